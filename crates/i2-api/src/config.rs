@@ -1,0 +1,35 @@
+//! Settings the API needs, resolved by the binary from the environment.
+
+use std::path::PathBuf;
+
+#[derive(Debug, Clone)]
+pub struct ApiConfig {
+    /// `CCP4I2_PROJECTS_DIR`: where `__default__` project directories go.
+    pub projects_dir: PathBuf,
+    /// `BUILD_TIMESTAMP` (upstream answers "dev" when unset).
+    pub build_timestamp: String,
+    /// `GIT_COMMIT` (upstream answers "unknown" when unset).
+    pub git_commit: String,
+    /// `CORS_ALLOWED_ORIGINS`; `None` allows any origin (upstream's development default).
+    pub cors_allowed_origins: Option<Vec<String>>,
+    /// Largest accepted request body (upstream: `DATA_UPLOAD_MAX_MEMORY_SIZE`, 100 MiB).
+    pub max_body_bytes: usize,
+    /// Recorded as `creation_user` / `creation_host` of new projects.
+    pub user: String,
+    pub host: String,
+}
+
+impl ApiConfig {
+    /// Defaults for tests and embedding: everything under `projects_dir`.
+    pub fn for_projects_dir(projects_dir: PathBuf) -> Self {
+        ApiConfig {
+            projects_dir,
+            build_timestamp: "dev".into(),
+            git_commit: "unknown".into(),
+            cors_allowed_origins: None,
+            max_body_bytes: 100 * 1024 * 1024,
+            user: "unknown".into(),
+            host: "localhost".into(),
+        }
+    }
+}

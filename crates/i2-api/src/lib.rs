@@ -1,0 +1,42 @@
+//! The upstream-compatible CCP4i2 REST API under `/api/ccp4i2/`.
+//!
+//! - [`router`]: every route in one place, plus the layers (CORS, gzip, headers, limits).
+//! - [`routes`]: handlers, one module per URL noun (projects, jobs, files, tags, groups…).
+//! - [`drf`]: upstream's record JSON and validation messages, shared by the record routes.
+//! - [`body`]: JSON / form / multipart bodies as one object; [`error`]: the error policy.
+//! - [`paths`]: resolving client-supplied paths inside a project, refusing escapes.
+
+pub mod body;
+pub mod config;
+pub mod crud;
+pub mod drf;
+pub mod error;
+pub mod paths;
+pub mod router;
+pub mod routes;
+
+pub use config::ApiConfig;
+pub use router::router;
+
+use i2_store::Db;
+use std::sync::Arc;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub config: Arc<ApiConfig>,
+}
+
+impl AppState {
+    pub fn new(db: Db, config: ApiConfig) -> Self {
+        AppState {
+            db,
+            config: Arc::new(config),
+        }
+    }
+    /// A handle to run queries on (the pool is shared; this is a cheap clone).
+    pub fn conn(&self) -> Db {
+        self.db.clone()
+    }
+}

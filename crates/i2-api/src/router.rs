@@ -1,0 +1,213 @@
+//! Every route of the API, in one place, grouped as upstream's URL tree; then the layers.
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use tower_http::compression::CompressionLayer;
+use tower_http::cors::{AllowOrigin, Any, CorsLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
+
+use crate::AppState;
+use crate::crud;
+use crate::error::ApiError;
+use crate::routes::{files, groups, jobs, misc, projects, tags};
+
+pub const PREFIX: &str = "/api/ccp4i2";
+
+/// The API routes, relative to [`PREFIX`].
+fn api_routes() -> Router<AppState> {
+    Router::new()
+        // Service
+        .route("/", get(misc::api_root))
+        .route("/health/", get(misc::health))
+        .route("/version/", get(misc::version))
+        .route("/active_jobs/", get(misc::active_jobs))
+        // Projects
+        .route("/projects/", get(projects::list).post(projects::create))
+        .route(
+            "/projects/{id}/",
+            get(projects::retrieve)
+                .put(projects::put)
+                .patch(projects::patch)
+                .delete(projects::destroy),
+        )
+        .route("/projects/{id}/job_tree/", get(projects::job_tree))
+        .route("/projects/{id}/file_uses/", get(projects::file_uses))
+        .route(
+            "/projects/{id}/job_float_values/",
+            get(projects::job_float_values),
+        )
+        .route(
+            "/projects/{id}/job_char_values/",
+            get(projects::job_char_values),
+        )
+        .route(
+            "/projects/{id}/tags/",
+            get(projects::tags_list).post(projects::tags_add),
+        )
+        .route(
+            "/projects/{id}/tags/{tag_id}/",
+            axum::routing::delete(projects::tags_remove),
+        )
+        .route(
+            "/projects/{id}/add_tag_by_text/",
+            post(projects::add_tag_by_text),
+        )
+        .route("/projects/{id}/directory/", get(projects::directory))
+        .route("/projects/{id}/project_file/", get(projects::project_file))
+        .route(
+            "/projects/{id}/files_by_path/{*path}",
+            get(projects::files_by_path),
+        )
+        .route("/projects/{id}/exports/", get(projects::exports))
+        .route("/projecttags/", get(tags::list).post(tags::create))
+        .route(
+            "/projecttags/{id}/",
+            get(tags::retrieve)
+                .put(tags::put)
+                .patch(tags::patch)
+                .delete(tags::destroy),
+        )
+        .route("/projectexports/", crud::collection(&misc::PROJECT_EXPORTS))
+        .route(
+            "/projectexports/{id}/",
+            crud::member(&misc::PROJECT_EXPORTS),
+        )
+        // Project groups (campaigns)
+        .route("/projectgroups/", get(groups::list).post(groups::create))
+        .route(
+            "/projectgroups/project_campaigns/",
+            get(groups::campaigns_get).post(groups::campaigns_post),
+        )
+        .route(
+            "/projectgroups/{id}/",
+            get(groups::retrieve)
+                .put(groups::put)
+                .patch(groups::patch)
+                .delete(groups::destroy),
+        )
+        .route(
+            "/projectgroupmemberships/",
+            crud::collection(&misc::MEMBERSHIPS),
+        )
+        .route(
+            "/projectgroupmemberships/{id}/",
+            crud::member(&misc::MEMBERSHIPS),
+        )
+        // Jobs
+        .route("/jobs/", get(jobs::list).post(jobs::create))
+        .route(
+            "/jobs/bulk_dependent_jobs/",
+            post(jobs::bulk_dependent_jobs),
+        )
+        .route("/jobs/bulk_delete/", post(jobs::bulk_delete))
+        .route(
+            "/jobs/{id}/",
+            get(jobs::retrieve)
+                .put(jobs::put)
+                .patch(jobs::patch)
+                .delete(jobs::destroy),
+        )
+        .route("/jobs/{id}/dependent_jobs/", get(jobs::dependent_jobs))
+        // Files
+        .route("/files/", get(files::list).post(files::create))
+        .route(
+            "/files/{id}/",
+            get(files::retrieve)
+                .put(files::put)
+                .patch(files::patch)
+                .delete(files::destroy),
+        )
+        .route("/files/{id}/download/", get(files::download))
+        .route("/files_by_uuid/", get(files::list_by_uuid))
+        .route("/files_by_uuid/{uuid}/", get(files::retrieve_by_uuid))
+        .route(
+            "/files_by_uuid/{uuid}/download/",
+            get(files::download_by_uuid),
+        )
+        .route("/filetypes/", crud::collection(&misc::FILE_TYPES))
+        .route("/filetypes/{*name}", crud::member(&misc::FILE_TYPES))
+        .route("/fileimports/", crud::collection(&misc::FILE_IMPORTS))
+        .route("/fileimports/{id}/", crud::member(&misc::FILE_IMPORTS))
+        .route("/fileuses/", crud::collection(&misc::FILE_USES))
+        .route("/fileuses/{id}/", crud::member(&misc::FILE_USES))
+}
+
+/// Upstream appends a slash to API paths that lack one (a permanent redirect); anything
+/// else unknown is an HTML 404.
+async fn fallback(req: Request) -> Response {
+    let path = req.uri().path();
+    if path.starts_with(PREFIX) && !path.ends_with('/') && !path.contains("/files_by_path/") {
+        let target = match req.uri().query() {
+            Some(q) => format!("{path}/?{q}"),
+            None => format!("{path}/"),
+        };
+        // Django answers 301 here (not 308).
+        return (StatusCode::MOVED_PERMANENTLY, [(header::LOCATION, target)]).into_response();
+    }
+    ApiError::HtmlNotFound.into_response()
+}
+
+fn cors(state: &AppState) -> CorsLayer {
+    let base = CorsLayer::new()
+        .allow_methods([
+            Method::GET,
+            Method::POST,
+            Method::PUT,
+            Method::PATCH,
+            Method::DELETE,
+            Method::OPTIONS,
+        ])
+        .allow_headers([
+            header::ACCEPT,
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            HeaderName::from_static("x-csrftoken"),
+            HeaderName::from_static("x-requested-with"),
+        ])
+        .max_age(std::time::Duration::from_secs(86400));
+    match &state.config.cors_allowed_origins {
+        None => base.allow_origin(Any),
+        Some(list) => {
+            let origins: Vec<HeaderValue> = list
+                .iter()
+                .filter_map(|o| HeaderValue::from_str(o).ok())
+                .collect();
+            base.allow_origin(AllowOrigin::list(origins))
+        }
+    }
+}
+
+/// The whole HTTP application.
+pub fn router(state: AppState) -> Router {
+    let max_body = state.config.max_body_bytes;
+    Router::new()
+        .nest(PREFIX, api_routes())
+        .fallback(fallback)
+        .layer(DefaultBodyLimit::max(max_body))
+        .layer(cors(&state))
+        .layer(CompressionLayer::new())
+        .layer(SetResponseHeaderLayer::overriding(
+            HeaderName::from_static("cross-origin-resource-policy"),
+            HeaderValue::from_static("cross-origin"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("same-origin"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            HeaderName::from_static("cross-origin-opener-policy"),
+            HeaderValue::from_static("same-origin"),
+        ))
+        .with_state(state)
+}

@@ -1,0 +1,354 @@
+//! `/files/`, `/files_by_uuid/`, and streaming files out of project directories.
+
+use std::collections::HashMap;
+use std::path::{Path as FsPath, PathBuf};
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use i2_core::FileDirectory;
+use i2_core::job_number::JobNumber;
+use i2_core::layout::IMPORTED_FILES_DIR;
+use i2_store::records::{self, Filter, RecordRow};
+use i2_store::relations::{self, FilePlace};
+use i2_store::tables::FILE;
+use i2_store::{Arg, Conn};
+use serde_json::{Map, Value, json};
+use tokio_util::io::ReaderStream;
+
+use crate::AppState;
+use crate::body::Input;
+use crate::crud::{self, page_of};
+use crate::drf::{self, Mode};
+use crate::error::{ApiError, ApiResult};
+
+/// Absolute path of a file from where its row says it is.
+pub fn file_path(p: &FilePlace) -> Option<PathBuf> {
+    let dir = PathBuf::from(p.project_dir.as_ref()?);
+    match FileDirectory::from_i32(p.directory)? {
+        FileDirectory::Job => {
+            let n = JobNumber::parse(p.job_number.as_ref()?).ok()?;
+            Some(dir.join(n.rel_dir()).join(&p.name))
+        }
+        FileDirectory::Import => Some(dir.join(IMPORTED_FILES_DIR).join(&p.name)),
+    }
+}
+
+fn file_map(row: &RecordRow, path: Option<PathBuf>) -> Map<String, Value> {
+    let mut m = Map::new();
+    m.insert("id".into(), drf::cell_json(row.pk()));
+    m.insert(
+        "path".into(),
+        path.map(|p| json!(p.to_string_lossy()))
+            .unwrap_or(Value::Null),
+    );
+    for (k, v) in drf::render(&FILE, row) {
+        if k != "id" {
+            m.insert(k, v);
+        }
+    }
+    m
+}
+
+pub async fn files_json(c: &mut impl Conn, rows: &[RecordRow]) -> ApiResult<Vec<Value>> {
+    let ids: Vec<i64> = rows.iter().filter_map(|r| r.pk().as_i64()).collect();
+    let places = relations::places_of_files(c, &ids).await?;
+    Ok(rows
+        .iter()
+        .map(|r| {
+            let path = r
+                .pk()
+                .as_i64()
+                .and_then(|i| places.get(&i))
+                .and_then(file_path);
+            Value::Object(file_map(r, path))
+        })
+        .collect())
+}
+
+async fn file_json(c: &mut impl Conn, row: &RecordRow) -> ApiResult<Value> {
+    Ok(files_json(c, std::slice::from_ref(row))
+        .await?
+        .pop()
+        .unwrap_or(Value::Null))
+}
+
+pub async fn list(
+    State(s): State<AppState>,
+    Query(q): Query<HashMap<String, String>>,
+) -> ApiResult<Json<Value>> {
+    let mut c = s.conn();
+    let mut filters = crud::filters_of(
+        &FILE,
+        &[
+            ("job", "job_id"),
+            ("type", "type_id"),
+            ("directory", "directory"),
+        ],
+        &q,
+    )?;
+    let mut sql = String::new();
+    let project = q
+        .get("project")
+        .or_else(|| q.get("job__project"))
+        .filter(|p| !p.is_empty());
+    let parent_null = q.get("job__parent__isnull").map(|v| v.to_ascii_lowercase());
+    // Filters through the job go into one sub-select on job ids.
+    if project.is_some() || parent_null.is_some() {
+        let mut conds = Vec::new();
+        let mut args = Vec::new();
+        if let Some(p) = project {
+            let pid: i64 = p
+                .trim()
+                .parse()
+                .map_err(|_| ApiError::field("project", "Enter a whole number."))?;
+            args.push(Arg::Int(pid));
+            conds.push(format!("project_id = ${}", args.len()));
+        }
+        match parent_null.as_deref() {
+            Some("true") | Some("1") => conds.push("parent_id IS NULL".into()),
+            Some("false") | Some("0") => conds.push("parent_id IS NOT NULL".into()),
+            _ => {}
+        }
+        sql = format!(
+            "SELECT id FROM ccp4i2_job WHERE {}",
+            if conds.is_empty() {
+                "1=1".into()
+            } else {
+                conds.join(" AND ")
+            }
+        );
+        let jobs: Vec<(i64,)> = c.fetch_all(&sql, args).await?;
+        let rows = records::list_in(
+            &mut c,
+            &FILE,
+            "job_id",
+            jobs.into_iter().map(|j| Arg::Int(j.0)).collect(),
+            "id",
+        )
+        .await?;
+        let rows: Vec<RecordRow> = rows
+            .into_iter()
+            .filter(|r| {
+                filters
+                    .iter()
+                    .all(|f| crate::drf::cell_arg(r.get(&FILE, field_of(f.column))) == f.value)
+            })
+            .collect();
+        let page = page_of(&q)?;
+        let rows: Vec<RecordRow> = rows
+            .into_iter()
+            .skip(page.offset.unwrap_or(0) as usize)
+            .take(page.limit.map(|l| l as usize).unwrap_or(usize::MAX))
+            .collect();
+        return Ok(Json(Value::Array(files_json(&mut c, &rows).await?)));
+    }
+    let _ = &mut sql;
+    let rows = records::list(
+        &mut c,
+        &FILE,
+        &std::mem::take(&mut filters),
+        "id",
+        page_of(&q)?,
+    )
+    .await?;
+    Ok(Json(Value::Array(files_json(&mut c, &rows).await?)))
+}
+
+fn field_of(column: &str) -> &str {
+    FILE.columns
+        .iter()
+        .find(|c| c.column == column)
+        .map(|c| c.field)
+        .unwrap_or(column)
+}
+
+pub async fn create(State(s): State<AppState>, input: Input) -> ApiResult<Response> {
+    let row = crud::create_row(&s, &FILE, &input).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(file_json(&mut s.conn(), &row).await?),
+    )
+        .into_response())
+}
+
+pub async fn retrieve(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    let row = crud::fetch(&s, &FILE, &id).await?;
+    Ok(Json(file_json(&mut s.conn(), &row).await?))
+}
+
+async fn update(s: AppState, id: String, input: Input, partial: bool) -> ApiResult<Json<Value>> {
+    let existing = crud::fetch(&s, &FILE, &id).await?;
+    let mut c = s.conn();
+    let mode = if partial {
+        Mode::Partial(existing.clone())
+    } else {
+        Mode::Replace(existing.clone())
+    };
+    let values = drf::validate(&mut c, &FILE, &input, &mode, &[], &[]).await?;
+    let row = records::update(&mut c, &FILE, drf::cell_arg(existing.pk()), values).await?;
+    Ok(Json(file_json(&mut c, &row).await?))
+}
+
+pub async fn put(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    input: Input,
+) -> ApiResult<Json<Value>> {
+    update(s, id, input, false).await
+}
+
+pub async fn patch(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    input: Input,
+) -> ApiResult<Json<Value>> {
+    update(s, id, input, true).await
+}
+
+/// Deletes the row and its uses/import records; the file on disk stays (as upstream).
+pub async fn destroy(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult<StatusCode> {
+    let row = crud::fetch(&s, &FILE, &id).await?;
+    let mut tx = s.db.begin().await?;
+    let fid = row.pk().as_i64().unwrap_or_default();
+    for sql in [
+        "DELETE FROM ccp4i2_fileuse WHERE file_id = $1",
+        "DELETE FROM ccp4i2_fileimport WHERE file_id = $1",
+        "DELETE FROM ccp4i2_fileexport WHERE file_id = $1",
+        "DELETE FROM ccp4i2_file WHERE id = $1",
+    ] {
+        tx.execute(sql, i2_store::args![fid]).await?;
+    }
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn download_row(s: &AppState, row: &RecordRow) -> ApiResult<Response> {
+    let fid = row.pk().as_i64().unwrap_or_default();
+    let places = relations::places_of_files(&mut s.conn(), &[fid]).await?;
+    let path = places
+        .get(&fid)
+        .and_then(file_path)
+        .ok_or(ApiError::NotFoundPlain)?;
+    stream_file(&path, true).await
+}
+
+pub async fn download(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult<Response> {
+    let row = crud::fetch(&s, &FILE, &id).await?;
+    download_row(&s, &row).await
+}
+
+async fn by_uuid(s: &AppState, raw: &str) -> ApiResult<RecordRow> {
+    let u = uuid::Uuid::parse_str(raw).map_err(|_| ApiError::NotFound("File"))?;
+    records::list(
+        &mut s.conn(),
+        &FILE,
+        &[Filter {
+            column: "uuid",
+            value: Arg::Uuid(u),
+        }],
+        "id",
+        Default::default(),
+    )
+    .await?
+    .into_iter()
+    .next()
+    .ok_or(ApiError::NotFound("File"))
+}
+
+pub async fn retrieve_by_uuid(
+    State(s): State<AppState>,
+    Path(u): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let row = by_uuid(&s, &u).await?;
+    Ok(Json(file_json(&mut s.conn(), &row).await?))
+}
+
+pub async fn download_by_uuid(
+    State(s): State<AppState>,
+    Path(u): Path<String>,
+) -> ApiResult<Response> {
+    let row = by_uuid(&s, &u).await?;
+    download_row(&s, &row).await
+}
+
+pub async fn list_by_uuid(
+    State(s): State<AppState>,
+    q: Query<HashMap<String, String>>,
+) -> ApiResult<Json<Value>> {
+    list(State(s), q).await
+}
+
+fn guess_mime(path: &FsPath) -> &'static str {
+    match path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(|e| e.to_ascii_lowercase())
+        .as_deref()
+    {
+        Some("txt" | "log") => "text/plain",
+        Some("xml") => "application/xml",
+        Some("html" | "htm") => "text/html",
+        Some("json") => "application/json",
+        Some("pdb" | "ent") => "chemical/x-pdb",
+        Some("cif" | "mmcif") => "chemical/x-cif",
+        Some("png") => "image/png",
+        Some("jpg" | "jpeg") => "image/jpeg",
+        Some("svg") => "image/svg+xml",
+        Some("pdf") => "application/pdf",
+        Some("zip") => "application/zip",
+        _ => "application/octet-stream",
+    }
+}
+
+/// Stream a file from disk without reading it whole into memory.
+pub async fn stream_file(path: &FsPath, attachment: bool) -> ApiResult<Response> {
+    let file = match tokio::fs::File::open(path).await {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(ApiError::HtmlNotFound),
+        Err(e) => return Err(ApiError::internal(format!("open {}: {e}", path.display()))),
+    };
+    let meta = file
+        .metadata()
+        .await
+        .map_err(|e| ApiError::internal(format!("stat {}: {e}", path.display())))?;
+    if meta.is_dir() {
+        return Err(ApiError::HtmlNotFound);
+    }
+    let mut resp = Response::new(Body::from_stream(ReaderStream::new(file)));
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(guess_mime(path)),
+    );
+    h.insert(header::CONTENT_LENGTH, HeaderValue::from(meta.len()));
+    if attachment {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().replace('"', ""))
+            .unwrap_or_default();
+        if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
+            h.insert(header::CONTENT_DISPOSITION, v);
+        }
+    }
+    Ok(resp)
+}
+
+/// Serve `rel` from inside a project directory; anything outside is a 404.
+pub async fn serve_project_path(
+    project_dir: &FsPath,
+    rel: &str,
+    attachment: bool,
+) -> ApiResult<Response> {
+    let root = project_dir.to_path_buf();
+    let rel = rel.to_string();
+    let resolved = tokio::task::spawn_blocking(move || crate::paths::resolve_inside(&root, &rel))
+        .await
+        .map_err(ApiError::internal)?;
+    match resolved {
+        Some(p) => stream_file(&p, attachment).await,
+        None => Err(ApiError::HtmlNotFound),
+    }
+}

@@ -1,0 +1,201 @@
+//! Health, version, the API root, `active_jobs/`, directory listings, and the plain
+//! record collections (`filetypes/`, `fileimports/`, `fileuses/`, …).
+
+use std::path::Path;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use i2_core::JobStatus;
+use i2_store::Conn;
+use i2_store::tables::{
+    FILE_IMPORT, FILE_TYPE, FILE_USE, PROJECT_EXPORT, PROJECT_GROUP_MEMBERSHIP,
+};
+use serde_json::{Value, json};
+
+use crate::AppState;
+use crate::crud::Resource;
+use crate::error::ApiResult;
+
+pub static FILE_TYPES: Resource = Resource {
+    table: &FILE_TYPE,
+    order_by: "name",
+    filters: &[],
+};
+pub static FILE_IMPORTS: Resource = Resource {
+    table: &FILE_IMPORT,
+    order_by: "file_id",
+    filters: &[("file", "file_id")],
+};
+pub static FILE_USES: Resource = Resource {
+    table: &FILE_USE,
+    order_by: "id",
+    filters: &[("file", "file_id"), ("job", "job_id"), ("role", "role")],
+};
+pub static MEMBERSHIPS: Resource = Resource {
+    table: &PROJECT_GROUP_MEMBERSHIP,
+    order_by: "id",
+    filters: &[
+        ("group", "group_id"),
+        ("type", "type"),
+        ("project", "project_id"),
+    ],
+};
+pub static PROJECT_EXPORTS: Resource = Resource {
+    table: &PROJECT_EXPORT,
+    order_by: "time DESC, id DESC",
+    filters: &[("project", "project_id")],
+};
+
+pub async fn health(State(s): State<AppState>) -> Response {
+    match s.db.ping().await {
+        Ok(()) => Json(json!({"status": "healthy", "service": "ccp4i2-django-api", "database": "connected"})).into_response(),
+        Err(e) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({"status": "unhealthy", "service": "ccp4i2-django-api", "database": "disconnected", "error": e.to_string()})),
+        )
+            .into_response(),
+    }
+}
+
+pub async fn version(State(s): State<AppState>) -> Json<Value> {
+    Json(json!({"buildTimestamp": s.config.build_timestamp, "gitCommit": s.config.git_commit}))
+}
+
+/// The names of the record collections, as the API root lists them.
+pub const ROOT_ENTRIES: &[&str] = &[
+    "projects",
+    "projecttags",
+    "projectexports",
+    "projectgroups",
+    "projectgroupmemberships",
+    "files",
+    "files_by_uuid",
+    "jobs",
+    "filetypes",
+    "fileimports",
+    "fileuses",
+];
+
+pub async fn api_root(headers: HeaderMap) -> Json<Value> {
+    let host = headers
+        .get(axum::http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("localhost");
+    let m: serde_json::Map<String, Value> = ROOT_ENTRIES
+        .iter()
+        .map(|n| {
+            (
+                n.to_string(),
+                json!(format!("http://{host}/api/ccp4i2/{n}/")),
+            )
+        })
+        .collect();
+    Json(Value::Object(m))
+}
+
+pub async fn active_jobs(State(s): State<AppState>) -> ApiResult<Json<Value>> {
+    let rows: Vec<(
+        i64,
+        String,
+        String,
+        i2_store::DbUuid,
+        String,
+        i32,
+        Option<i32>,
+    )> = s
+        .conn()
+        .fetch_all(
+            "SELECT j.id, p.name, j.task_name, j.uuid, j.number, j.status, j.process_id \
+             FROM ccp4i2_job j JOIN ccp4i2_project p ON p.id = j.project_id \
+             WHERE j.status IN (2, 3, 7) ORDER BY j.id",
+            vec![],
+        )
+        .await?;
+    let jobs: Vec<Value> = rows
+        .into_iter()
+        .map(|(id, project, task, uuid, number, status, pid)| {
+            let mem = pid.and_then(resident_bytes);
+            json!({
+                "project": project,
+                "job_id": id,
+                "job_task_name": task,
+                "job_uuid": uuid.0.hyphenated().to_string(),
+                "job_number": number,
+                "status": JobStatus::from_i32(status).map(JobStatus::label).unwrap_or("Unknown"),
+                "pid": pid,
+                "cpu_percent": mem.map(|_| json!(0.0)).unwrap_or(Value::Null),
+                "memory_usage_bytes": mem,
+            })
+        })
+        .collect();
+    Ok(Json(
+        json!({"success": true, "data": {"active_jobs": jobs}}),
+    ))
+}
+
+/// Resident memory of a local process, from `/proc`; `None` if it is not running here.
+fn resident_bytes(pid: i32) -> Option<u64> {
+    let statm = std::fs::read_to_string(format!("/proc/{pid}/statm")).ok()?;
+    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
+    Some(pages * 4096)
+}
+
+/// A recursive listing for `projects/{id}/directory/`: at most 10 levels, 10,000 entries.
+pub fn scan_dir(dir: &Path, depth: usize, budget: &mut usize) -> Vec<Value> {
+    let mut out = Vec::new();
+    let Ok(read) = std::fs::read_dir(dir) else {
+        return out;
+    };
+    let mut entries: Vec<_> = read.filter_map(Result::ok).collect();
+    entries.sort_by_key(|e| e.file_name());
+    for e in entries {
+        if *budget == 0 {
+            break;
+        }
+        *budget -= 1;
+        let path = e.path();
+        let Ok(meta) = std::fs::symlink_metadata(&path) else {
+            continue;
+        };
+        let is_dir = meta.is_dir();
+        let mut node = node_of(&path, &meta);
+        if is_dir && depth < 10 {
+            node["contents"] = Value::Array(scan_dir(&path, depth + 1, budget));
+        }
+        out.push(node);
+    }
+    out
+}
+
+#[cfg(unix)]
+fn node_of(path: &Path, meta: &std::fs::Metadata) -> Value {
+    use std::os::unix::fs::MetadataExt;
+    let t = |s: i64, ns: i64| s as f64 + ns as f64 / 1e9;
+    json!({
+        "path": path.to_string_lossy(),
+        "name": path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+        "type": if meta.is_dir() { "directory" } else { "file" },
+        "size": meta.size(),
+        "mode": meta.mode(),
+        "inode": meta.ino(),
+        "device": meta.dev(),
+        "nlink": meta.nlink(),
+        "uid": meta.uid(),
+        "gid": meta.gid(),
+        "atime": t(meta.atime(), meta.atime_nsec()),
+        "mtime": t(meta.mtime(), meta.mtime_nsec()),
+        "ctime": t(meta.ctime(), meta.ctime_nsec()),
+    })
+}
+
+#[cfg(not(unix))]
+fn node_of(path: &Path, meta: &std::fs::Metadata) -> Value {
+    json!({
+        "path": path.to_string_lossy(),
+        "name": path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+        "type": if meta.is_dir() { "directory" } else { "file" },
+        "size": meta.len(),
+    })
+}

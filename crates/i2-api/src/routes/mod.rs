@@ -1,0 +1,8 @@
+//! Handlers, one module per URL noun; `crate::router` wires them.
+
+pub mod files;
+pub mod groups;
+pub mod jobs;
+pub mod misc;
+pub mod projects;
+pub mod tags;

@@ -1,0 +1,339 @@
+//! Configuration from the environment, with upstream's names and precedence:
+//! environment variable > `$CCP4I2_HOME/preferences.json` > default.
+//!
+//! | variable | meaning | default |
+//! |---|---|---|
+//! | `CCP4I2_HOME` | home for the SQLite database and preferences | `~/.ccp4i2` |
+//! | `DATABASE_URL` | `sqlite:///path` or `postgresql://user:pass@host:port/db?sslmode=…` | see below |
+//! | `DB_HOST`, `DB_PORT`, `DB_USER`, `DB_PASSWORD`, `DB_NAME`, `DB_SSL_MODE` | PostgreSQL parts, used when `DATABASE_URL` is unset | port 5432, db `postgres`, sslmode `require` |
+//! | `CCP4I2_DB_FILE` | SQLite file when neither of the above is set | `$CCP4I2_HOME/db.sqlite3` |
+//! | `CCP4I2_PROJECTS_DIR` | project directories | `$CCP4I2_HOME/CCP4X_PROJECTS` |
+//! | `SECRET_KEY` | accepted for compatibility (i2server signs nothing with it) | |
+//! | `ALLOWED_HOSTS` | comma list of accepted `Host` names; `*` or unset accepts any | unset |
+//! | `CORS_ALLOWED_ORIGINS` | comma list of browser origins; unset allows any | unset |
+//! | `DATA_UPLOAD_MAX_MEMORY_SIZE` | largest request body in bytes (`a*b` accepted) | 104857600 |
+//! | `BUILD_TIMESTAMP`, `GIT_COMMIT` | reported by `/version/` | `dev`, `unknown` |
+//!
+//! A wrong value stops start-up with one line naming the setting and the problem.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use i2_api::ApiConfig;
+use i2_store::DbTarget;
+
+/// Everything `serve` and `migrate` need.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub home: PathBuf,
+    pub database: DbTarget,
+    pub api: ApiConfig,
+    pub allowed_hosts: Option<Vec<String>>,
+}
+
+/// A configuration error: which setting, and why.
+#[derive(Debug)]
+pub struct ConfigError(pub String);
+
+type Env = HashMap<String, String>;
+
+fn get<'a>(env: &'a Env, k: &str) -> Option<&'a str> {
+    env.get(k)
+        .map(String::as_str)
+        .filter(|v| !v.trim().is_empty())
+}
+
+fn list(v: &str) -> Vec<String> {
+    v.split(',')
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+/// `104857600` or `100*1024*1024`.
+fn size_expr(name: &str, v: &str) -> Result<usize, ConfigError> {
+    v.split('*')
+        .map(|p| p.trim().parse::<usize>())
+        .try_fold(1usize, |acc, n| n.ok().and_then(|n| acc.checked_mul(n)))
+        .filter(|n| *n > 0)
+        .ok_or_else(|| {
+            ConfigError(format!(
+                "{name}={v:?} is not a positive byte count (e.g. 104857600 or 100*1024*1024)"
+            ))
+        })
+}
+
+fn home_dir(env: &Env) -> PathBuf {
+    if let Some(h) = get(env, "CCP4I2_HOME") {
+        return PathBuf::from(h);
+    }
+    let user_home = get(env, "HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("."));
+    user_home.join(".ccp4i2")
+}
+
+fn preferences(home: &Path) -> Result<serde_json::Map<String, serde_json::Value>, ConfigError> {
+    let path = home.join("preferences.json");
+    match std::fs::read_to_string(&path) {
+        Ok(text) => match serde_json::from_str::<serde_json::Value>(&text) {
+            Ok(serde_json::Value::Object(m)) => Ok(m),
+            Ok(_) => Err(ConfigError(format!(
+                "{} must hold a JSON object",
+                path.display()
+            ))),
+            Err(e) => Err(ConfigError(format!(
+                "{} is not valid JSON: {e}",
+                path.display()
+            ))),
+        },
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Default::default()),
+        Err(e) => Err(ConfigError(format!("cannot read {}: {e}", path.display()))),
+    }
+}
+
+fn pref(prefs: &serde_json::Map<String, serde_json::Value>, k: &str) -> Option<String> {
+    prefs
+        .get(k)
+        .and_then(|v| v.as_str())
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+}
+
+fn encode(s: &str) -> String {
+    percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
+}
+
+fn database(
+    env: &Env,
+    home: &Path,
+    prefs: &serde_json::Map<String, serde_json::Value>,
+) -> Result<DbTarget, ConfigError> {
+    let url = get(env, "DATABASE_URL")
+        .map(str::to_string)
+        .or_else(|| pref(prefs, "database"));
+    if let Some(url) = url {
+        return DbTarget::parse(&url).map_err(ConfigError);
+    }
+    if let Some(host) = get(env, "DB_HOST") {
+        let port = get(env, "DB_PORT").unwrap_or("5432");
+        if port.parse::<u16>().is_err() {
+            return Err(ConfigError(format!(
+                "DB_PORT={port:?} is not a port number"
+            )));
+        }
+        let user = get(env, "DB_USER")
+            .ok_or_else(|| ConfigError("DB_HOST is set but DB_USER is not".into()))?;
+        let name = get(env, "DB_NAME").unwrap_or("postgres");
+        let ssl = get(env, "DB_SSL_MODE").unwrap_or("require");
+        let auth = match get(env, "DB_PASSWORD") {
+            Some(p) => format!("{}:{}", encode(user), encode(p)),
+            None => encode(user),
+        };
+        let url = format!(
+            "postgresql://{auth}@{host}:{port}/{}?sslmode={ssl}",
+            encode(name)
+        );
+        return DbTarget::parse(&url).map_err(ConfigError);
+    }
+    let file = get(env, "CCP4I2_DB_FILE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| home.join("db.sqlite3"));
+    Ok(DbTarget::Sqlite(file))
+}
+
+impl Settings {
+    pub fn from_env(env: &Env) -> Result<Settings, ConfigError> {
+        let home = home_dir(env);
+        let prefs = preferences(&home)?;
+        let database = database(env, &home, &prefs)?;
+        let projects_dir = get(env, "CCP4I2_PROJECTS_DIR")
+            .map(PathBuf::from)
+            .or_else(|| pref(&prefs, "projectsDir").map(PathBuf::from))
+            .unwrap_or_else(|| home.join("CCP4X_PROJECTS"));
+        let max_body_bytes = match get(env, "DATA_UPLOAD_MAX_MEMORY_SIZE") {
+            Some(v) => size_expr("DATA_UPLOAD_MAX_MEMORY_SIZE", v)?,
+            None => 100 * 1024 * 1024,
+        };
+        let cors = get(env, "CORS_ALLOWED_ORIGINS").map(list);
+        if let Some(origins) = &cors {
+            if let Some(bad) = origins
+                .iter()
+                .find(|o| !(o.starts_with("http://") || o.starts_with("https://")))
+            {
+                return Err(ConfigError(format!(
+                    "CORS_ALLOWED_ORIGINS entry {bad:?} is not an origin like https://host[:port]"
+                )));
+            }
+        }
+        let allowed_hosts = get(env, "ALLOWED_HOSTS")
+            .map(list)
+            .filter(|l| !l.iter().any(|h| h == "*"));
+        let user = ["LOGNAME", "USER", "LNAME", "USERNAME"]
+            .iter()
+            .find_map(|k| get(env, k).map(str::to_string))
+            .or_else(current_user_name)
+            .unwrap_or_else(|| "unknown".into());
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .map(|h| h.trim().to_string())
+            .ok()
+            .filter(|h| !h.is_empty())
+            .or_else(|| get(env, "HOSTNAME").map(str::to_string))
+            .unwrap_or_else(|| "localhost".into());
+        let api = ApiConfig {
+            projects_dir,
+            build_timestamp: get(env, "BUILD_TIMESTAMP").unwrap_or("dev").to_string(),
+            git_commit: get(env, "GIT_COMMIT").unwrap_or("unknown").to_string(),
+            cors_allowed_origins: cors,
+            max_body_bytes,
+            user,
+            host,
+        };
+        Ok(Settings {
+            home,
+            database,
+            api,
+            allowed_hosts,
+        })
+    }
+
+    /// Create the directories the defaults point at.
+    pub fn prepare_dirs(&self) -> Result<(), ConfigError> {
+        std::fs::create_dir_all(&self.api.projects_dir).map_err(|e| {
+            ConfigError(format!(
+                "CCP4I2_PROJECTS_DIR {} cannot be created: {e}",
+                self.api.projects_dir.display()
+            ))
+        })?;
+        let probe = self.api.projects_dir.join(".i2server-write-test");
+        std::fs::write(&probe, b"ok")
+            .and_then(|_| std::fs::remove_file(&probe))
+            .map_err(|e| {
+                ConfigError(format!(
+                    "CCP4I2_PROJECTS_DIR {} is not writable: {e}",
+                    self.api.projects_dir.display()
+                ))
+            })?;
+        Ok(())
+    }
+}
+
+/// The login name of this process's user, as `getpass.getuser()` finds it without env.
+fn current_user_name() -> Option<String> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let uid = status
+        .lines()
+        .find_map(|l| l.strip_prefix("Uid:"))?
+        .split_whitespace()
+        .next()?
+        .to_string();
+    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
+    passwd.lines().find_map(|l| {
+        let f: Vec<&str> = l.split(':').collect();
+        (f.len() > 2 && f[2] == uid).then(|| f[0].to_string())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Env {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_live_under_home() {
+        let s = Settings::from_env(&env(&[("HOME", "/h")])).expect("ok");
+        assert_eq!(
+            s.database,
+            DbTarget::Sqlite(PathBuf::from("/h/.ccp4i2/db.sqlite3"))
+        );
+        assert_eq!(
+            s.api.projects_dir,
+            PathBuf::from("/h/.ccp4i2/CCP4X_PROJECTS")
+        );
+        assert_eq!(s.api.build_timestamp, "dev");
+    }
+
+    #[test]
+    fn precedence_env_over_defaults() {
+        let s = Settings::from_env(&env(&[
+            ("CCP4I2_HOME", "/x"),
+            ("CCP4I2_DB_FILE", "/d/db.sqlite3"),
+            ("CCP4I2_PROJECTS_DIR", "/p"),
+        ]))
+        .expect("ok");
+        assert_eq!(s.database, DbTarget::Sqlite(PathBuf::from("/d/db.sqlite3")));
+        assert_eq!(s.api.projects_dir, PathBuf::from("/p"));
+        let s = Settings::from_env(&env(&[
+            ("DATABASE_URL", "sqlite:///tmp/a.db"),
+            ("CCP4I2_DB_FILE", "/d/db"),
+        ]))
+        .expect("ok");
+        assert_eq!(s.database, DbTarget::Sqlite(PathBuf::from("/tmp/a.db")));
+    }
+
+    #[test]
+    fn db_parts_build_a_postgres_url() {
+        let s = Settings::from_env(&env(&[
+            ("DB_HOST", "db.example"),
+            ("DB_USER", "u@x"),
+            ("DB_PASSWORD", "p/w:1"),
+        ]))
+        .expect("ok");
+        match s.database {
+            DbTarget::Postgres(u) => {
+                assert!(
+                    u.starts_with(
+                        "postgresql://u%40x:p%2Fw%3A1@db.example:5432/postgres?sslmode=require"
+                    ),
+                    "{u}"
+                );
+            }
+            other => panic!("expected postgres, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn bad_settings_say_which_and_why() {
+        let e = Settings::from_env(&env(&[("DATABASE_URL", "mysql://x")])).expect_err("refused");
+        assert!(
+            e.0.contains("DATABASE_URL") && e.0.contains("mysql"),
+            "{}",
+            e.0
+        );
+        let e = Settings::from_env(&env(&[
+            ("DB_HOST", "h"),
+            ("DB_USER", "u"),
+            ("DB_PORT", "abc"),
+        ]))
+        .expect_err("refused");
+        assert!(e.0.contains("DB_PORT"), "{}", e.0);
+        let e = Settings::from_env(&env(&[("DATA_UPLOAD_MAX_MEMORY_SIZE", "lots")]))
+            .expect_err("refused");
+        assert!(e.0.contains("DATA_UPLOAD_MAX_MEMORY_SIZE"), "{}", e.0);
+        let e = Settings::from_env(&env(&[("CORS_ALLOWED_ORIGINS", "example.com")]))
+            .expect_err("refused");
+        assert!(e.0.contains("CORS_ALLOWED_ORIGINS"), "{}", e.0);
+        assert_eq!(size_expr("X", "100*1024").ok(), Some(102400));
+    }
+
+    #[test]
+    fn secrets_are_not_printed() {
+        let s = Settings::from_env(&env(&[("DATABASE_URL", "postgresql://u:hunter2@h/db")]))
+            .expect("ok");
+        assert!(!format!("{:?}", s.database).contains("hunter2"));
+    }
+}
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ConfigError {}

@@ -1,0 +1,5 @@
+//! The `i2server` binary's library half: configuration ([`config`]) and start-up
+//! ([`app`]), so tests boot the same system the binary runs.
+
+pub mod app;
+pub mod config;

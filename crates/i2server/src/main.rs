@@ -1,0 +1,164 @@
+//! `i2server`: the CCP4i2 platform in one binary.
+
+use std::collections::HashMap;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use i2_store::migrate;
+use i2server::app;
+use i2server::config::Settings;
+
+#[derive(Parser)]
+#[command(
+    name = "i2server",
+    version,
+    about = "CCP4i2 server: the upstream API over the same database and project directories"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the API (creates an empty database's schema; refuses an outdated one).
+    Serve {
+        #[arg(long, default_value = "127.0.0.1", env = "I2SERVER_HOST")]
+        host: String,
+        #[arg(long, default_value_t = 8000, env = "I2SERVER_PORT")]
+        port: u16,
+    },
+    /// Create or upgrade the database schema (safe to run from several replicas at once).
+    Migrate,
+    /// Print the version.
+    Version,
+}
+
+fn init_logging() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("I2SERVER_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let json = std::env::var("I2SERVER_LOG_FORMAT").is_ok_and(|v| v == "json");
+    let b = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if json {
+        b.json().init();
+    } else {
+        b.init();
+    }
+}
+
+fn settings() -> Result<Settings, ExitCode> {
+    let env: HashMap<String, String> = std::env::vars().collect();
+    Settings::from_env(&env).map_err(|e| {
+        eprintln!("i2server: configuration error: {e}");
+        ExitCode::from(2)
+    })
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutting down");
+}
+
+async fn run(cli: Cli) -> Result<(), ExitCode> {
+    match cli.command {
+        Command::Version => {
+            println!("i2server {}", env!("CARGO_PKG_VERSION"));
+            Ok(())
+        }
+        Command::Migrate => {
+            let s = settings()?;
+            let fail = |e: anyhow::Error| {
+                eprintln!("i2server: migrate failed: {e:#}");
+                ExitCode::FAILURE
+            };
+            let db = i2_store::Db::connect(&s.database, 2).await.map_err(|e| {
+                fail(anyhow::anyhow!(
+                    "cannot open the database {:?}: {e}",
+                    s.database
+                ))
+            })?;
+            let r = migrate::migrate(&db).await.map_err(|e| fail(e.into()))?;
+            println!(
+                "schema at version {} (applied {:?}, adopted from upstream {:?})",
+                r.version, r.applied, r.adopted
+            );
+            db.close().await;
+            Ok(())
+        }
+        Command::Serve { host, port } => {
+            let s = settings()?;
+            s.prepare_dirs().map_err(|e| {
+                eprintln!("i2server: configuration error: {e}");
+                ExitCode::from(2)
+            })?;
+            let db = app::open_database(&s.database, true).await.map_err(|e| {
+                eprintln!("i2server: {e:#}");
+                ExitCode::FAILURE
+            })?;
+            let listener = tokio::net::TcpListener::bind((host.as_str(), port))
+                .await
+                .map_err(|e| {
+                    eprintln!("i2server: cannot listen on {host}:{port}: {e}");
+                    ExitCode::FAILURE
+                })?;
+            tracing::info!(
+                address = %format!("http://{host}:{port}/api/ccp4i2/"),
+                database = ?s.database,
+                projects = %s.api.projects_dir.display(),
+                "serving"
+            );
+            app::serve(s, db, listener, shutdown_signal())
+                .await
+                .map_err(|e| {
+                    eprintln!("i2server: {e:#}");
+                    ExitCode::FAILURE
+                })
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging();
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("i2server: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(code) => code,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+}

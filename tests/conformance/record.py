@@ -1,0 +1,610 @@
+#!/usr/bin/env python3
+"""Record request/response exchanges from the reference CCP4i2 server (ccp4i2==3.0.1).
+
+The recording (foundation.json) is replayed by the Rust conformance tests against
+i2server (SQLite and PostgreSQL) and the normalised responses are compared.
+
+How to re-record
+----------------
+The sequence assumes a FRESH reference server (empty database, empty projects dir),
+because integer ids in later paths depend on it:
+
+    bash /work/shared/tools/reference-server.sh reset
+    bash /work/shared/tools/reference-server.sh start
+    python3 tests/conformance/record.py --base http://127.0.0.1:8765 \
+        --out tests/conformance/foundation.json
+    bash /work/shared/tools/reference-server.sh stop
+
+The recorder must run on the same machine as the server: some exchanges need a
+small file on disk inside a project directory ("setup_file"); it writes them
+straight into the project directory reported by the server before sending the
+request.
+
+Stdlib only (http.client), no redirects are followed, nothing is normalised:
+responses are stored raw. See README.md next to this file for the format.
+"""
+
+import argparse
+import http.client
+import json
+import os
+import sys
+import urllib.parse
+from pathlib import Path
+
+API = "/api/ccp4i2"
+ORIGIN = "http://localhost:3000"
+NIL_UUID = "00000000-0000-4000-8000-000000000000"
+BOUNDARY = "----i2serverRecorderBoundary7MA4YWxkTrZu0gW"
+
+SECURITY_HEADERS = [
+    "cross-origin-resource-policy",
+    "cross-origin-opener-policy",
+    "x-frame-options",
+    "x-content-type-options",
+    "referrer-policy",
+    "vary",
+    "allow",
+]
+CORS_HEADERS = [
+    "access-control-allow-origin",
+    "access-control-allow-credentials",
+    "access-control-allow-headers",
+    "access-control-allow-methods",
+    "access-control-max-age",
+    "access-control-expose-headers",
+    "vary",
+]
+DOWNLOAD_HEADERS = ["content-type", "content-disposition", "content-length"]
+
+PDB_TEXT = (
+    "HEADER    I2SERVER CONFORMANCE FIXTURE\n"
+    "ATOM      1  CA  GLY A   1       1.000   2.000   3.000  1.00 20.00           C\n"
+    "END\n"
+)
+SEQ_TEXT = ">alpha\nMKVLAAGIVGLLLAQ\n"
+HELLO_TEXT = "hello\n"
+NESTED_TEXT = "<html><body>report page</body></html>\n"
+
+
+# ---------------------------------------------------------------------------
+# The fixed sequence. Placeholders, resolved at record time:
+#   {PROJECTS_DIR}            in paths/bodies: the reference's projects directory
+#   {uuid:EXCHANGE:/pointer}  in paths: a uuid taken from an earlier response
+#                             (JSON pointer); recorded in "uuid_refs".
+# ---------------------------------------------------------------------------
+
+def J(value):
+    return {"kind": "json", "value": value}
+
+
+def FORM(**fields):
+    return {"kind": "form", "fields": fields}
+
+
+def MULTI(**fields):
+    return {"kind": "multipart", "fields": fields}
+
+
+def RAW(content_type, text):
+    return {"kind": "raw", "content_type": content_type, "text": text}
+
+
+def X(name, method, path, body=None, **kw):
+    step = {"name": name, "method": method, "path": API + path, "body": body}
+    step.update(kw)
+    return step
+
+
+def build_steps():
+    s = []
+    add = s.append
+
+    # --- service endpoints -------------------------------------------------
+    add(X("health_ok", "GET", "/health/"))
+    add(X("version_ok", "GET", "/version/"))
+    add(X("api_root", "GET", "/", headers={"Host": "i2server.test"}))
+    add(X("health_post_csrf_forbidden", "POST", "/health/", J({}), compare="status",
+          quirk="plain Django view behind CsrfViewMiddleware: POST without CSRF cookie -> 403 HTML page"))
+
+    # --- projects: list / create -------------------------------------------
+    add(X("projects_list_empty", "GET", "/projects/", resp_headers=SECURITY_HEADERS))
+    add(X("projects_create_json", "POST", "/projects/",
+          J({"name": "alpha", "directory": "__default__", "description": "first project"})))
+    add(X("projects_create_multipart", "POST", "/projects/",
+          MULTI(name="beta", directory="__default__", description="made like the web client")))
+    add(X("projects_create_form", "POST", "/projects/",
+          FORM(name="gamma", directory="__default__")))
+    add(X("projects_create_unicode_mixed_case", "POST", "/projects/",
+          J({"name": "\u00c9mile_2", "directory": "__default__"})))
+    add(X("projects_create_explicit_directory", "POST", "/projects/",
+          J({"name": "delta", "directory": "{PROJECTS_DIR}/custom_delta_dir"})))
+    add(X("projects_create_name_number", "POST", "/projects/",
+          J({"name": 42, "directory": "__default__"})))
+    add(X("projects_create_name_space", "POST", "/projects/",
+          J({"name": "has space", "directory": "__default__"})))
+    add(X("projects_create_name_slash", "POST", "/projects/",
+          J({"name": "a/b", "directory": "__default__"})))
+    add(X("projects_create_name_empty", "POST", "/projects/",
+          J({"name": "", "directory": "__default__"})))
+    add(X("projects_create_name_missing", "POST", "/projects/",
+          J({"directory": "__default__"})))
+    add(X("projects_create_name_list", "POST", "/projects/",
+          J({"name": ["alpha"], "directory": "__default__"})))
+    add(X("projects_create_directory_missing", "POST", "/projects/", J({"name": "nodir"})))
+    add(X("projects_create_duplicate_exact", "POST", "/projects/",
+          J({"name": "alpha", "directory": "__default__"})))
+    add(X("projects_create_duplicate_case", "POST", "/projects/",
+          MULTI(name="ALPHA", directory="__default__")))
+    add(X("projects_create_malformed_json", "POST", "/projects/",
+          RAW("application/json", '{"name": "broken",')))
+    add(X("projects_create_json_array", "POST", "/projects/", J([])))
+    add(X("projects_create_unsupported_media", "POST", "/projects/",
+          RAW("text/plain", "name=plain")))
+    add(X("projects_list_after_create", "GET", "/projects/"))
+    add(X("projects_list_filter_name", "GET", "/projects/?name=beta"))
+    add(X("projects_list_filter_name_case_mismatch", "GET", "/projects/?name=BETA"))
+    add(X("projects_list_filter_uuid", "GET",
+          "/projects/?uuid={uuid:projects_create_json:/uuid}"))
+    add(X("projects_list_filter_uuid_unknown", "GET", "/projects/?uuid=" + NIL_UUID))
+    add(X("projects_list_filter_uuid_invalid", "GET", "/projects/?uuid=not-a-uuid",
+          compare="status", quirk="invalid uuid in ?uuid= raises ValidationError -> 500 HTML"))
+    add(X("projects_retrieve", "GET", "/projects/1/"))
+    add(X("projects_retrieve_unknown", "GET", "/projects/999/"))
+    add(X("projects_retrieve_non_numeric", "GET", "/projects/abc/"))
+
+    # --- projects: update / delete -----------------------------------------
+    add(X("projects_patch_description", "PATCH", "/projects/1/",
+          J({"description": "updated description"})))
+    add(X("projects_patch_rename", "PATCH", "/projects/3/", J({"name": "gamma_renamed"})))
+    add(X("projects_patch_same_name", "PATCH", "/projects/2/", J({"name": "beta"}),
+          quirk="re-sending the project's own name fails the case-insensitive duplicate check"))
+    add(X("projects_patch_invalid_name", "PATCH", "/projects/2/", J({"name": "bad name!"})))
+    add(X("projects_patch_unknown", "PATCH", "/projects/999/", J({"description": "x"})))
+    add(X("projects_put_missing_directory", "PUT", "/projects/3/",
+          J({"name": "gamma_put", "description": "put without directory"})))
+    add(X("projects_put_ok", "PUT", "/projects/3/",
+          J({"name": "gamma_put", "description": "replaced by PUT",
+             "directory": "{PROJECTS_DIR}/gamma"})))
+    add(X("projects_delete", "DELETE", "/projects/6/"))
+    add(X("projects_retrieve_deleted", "GET", "/projects/6/"))
+    add(X("projects_delete_unknown", "DELETE", "/projects/999/", compare="status",
+          quirk="destroy() returns (not raises) Http404 -> DRF AssertionError -> 500 HTML"))
+    add(X("projects_collection_delete_not_allowed", "DELETE", "/projects/"))
+
+    # --- project sub-resources before any job ------------------------------
+    add(X("project_job_tree_empty", "GET", "/projects/1/job_tree/"))
+    add(X("project_job_tree_unknown", "GET", "/projects/999/job_tree/"))
+    add(X("project_exports_empty", "GET", "/projects/1/exports/"))
+    add(X("project_exports_unknown", "GET", "/projects/999/exports/"))
+
+    # --- project tags --------------------------------------------------------
+    add(X("projecttags_list_empty", "GET", "/projecttags/"))
+    add(X("projecttags_create", "POST", "/projecttags/", J({"text": "crystal"})))
+    add(X("projecttags_create_child", "POST", "/projecttags/", J({"text": "form-1", "parent": 1})))
+    add(X("projecttags_create_same_text_other_parent", "POST", "/projecttags/",
+          J({"text": "crystal", "parent": 1})))
+    add(X("projecttags_create_duplicate", "POST", "/projecttags/", J({"text": "crystal"})))
+    add(X("projecttags_create_missing_text", "POST", "/projecttags/", J({})))
+    add(X("projecttags_retrieve", "GET", "/projecttags/1/"))
+    add(X("projecttags_retrieve_unknown", "GET", "/projecttags/999/"))
+    add(X("projecttags_patch", "PATCH", "/projecttags/2/", J({"text": "form-2"})))
+    add(X("projecttags_delete", "DELETE", "/projecttags/3/"))
+    add(X("project_tags_add", "POST", "/projects/1/tags/", J({"tag_id": 1})))
+    add(X("project_tags_add_form", "POST", "/projects/2/tags/", FORM(tag_id="2")))
+    add(X("project_tags_add_missing", "POST", "/projects/1/tags/", J({})))
+    add(X("project_tags_add_unknown", "POST", "/projects/1/tags/", J({"tag_id": 999})))
+    add(X("project_tags_list", "GET", "/projects/1/tags/"))
+    add(X("project_add_tag_by_text_new", "POST", "/projects/1/add_tag_by_text/", J({"text": "urgent"})))
+    add(X("project_add_tag_by_text_existing", "POST", "/projects/2/add_tag_by_text/", J({"text": "urgent"})))
+    add(X("project_add_tag_by_text_missing", "POST", "/projects/1/add_tag_by_text/", J({})))
+    add(X("projects_retrieve_with_tags", "GET", "/projects/1/"))
+    add(X("projects_list_with_tags", "GET", "/projects/"))
+    add(X("projecttags_list", "GET", "/projecttags/"))
+    add(X("project_tags_remove", "DELETE", "/projects/1/tags/1/"))
+    add(X("project_tags_remove_unknown", "DELETE", "/projects/1/tags/999/"))
+
+    # --- jobs -----------------------------------------------------------------
+    add(X("jobs_list_empty", "GET", "/jobs/"))
+    add(X("jobs_create_empty_body", "POST", "/jobs/", J({})))
+    add(X("jobs_create_ok", "POST", "/jobs/",
+          J({"project": 1, "number": "1", "title": "First job", "task_name": "ctruncate"})))
+    add(X("jobs_create_with_status", "POST", "/jobs/",
+          J({"project": 1, "number": "2", "title": "Second job", "task_name": "refmac",
+             "status": 1})))
+    add(X("jobs_create_child", "POST", "/jobs/",
+          J({"project": 1, "number": "2.1", "title": "Child job", "task_name": "refmac",
+             "parent": 2})))
+    add(X("jobs_create_other_project", "POST", "/jobs/",
+          J({"project": 2, "number": "1", "title": "Beta job", "task_name": "freerflag"})))
+    add(X("jobs_create_duplicate_number", "POST", "/jobs/",
+          J({"project": 1, "number": "1", "title": "Dup", "task_name": "ctruncate"})))
+    add(X("jobs_create_unknown_project", "POST", "/jobs/",
+          J({"project": 999, "number": "1", "title": "Orphan", "task_name": "ctruncate"})))
+    add(X("jobs_create_bad_status", "POST", "/jobs/",
+          J({"project": 1, "number": "9", "title": "Bad", "task_name": "ctruncate",
+             "status": 42})))
+    add(X("jobs_list", "GET", "/jobs/"))
+    add(X("jobs_list_by_project", "GET", "/jobs/?project=1"))
+    add(X("jobs_list_by_project_unknown", "GET", "/jobs/?project=999"))
+    add(X("jobs_list_by_project_non_numeric", "GET", "/jobs/?project=abc", compare="status",
+          quirk="?project=abc reaches a manual int filter -> ValueError -> 500 HTML"))
+    add(X("jobs_list_by_project_uuid", "GET",
+          "/jobs/?project__uuid={uuid:projects_create_multipart:/uuid}"))
+    add(X("jobs_retrieve", "GET", "/jobs/1/"))
+    add(X("jobs_retrieve_unknown", "GET", "/jobs/999/"))
+    add(X("jobs_patch_title", "PATCH", "/jobs/1/", J({"title": "Renamed first job"})))
+    add(X("jobs_patch_comments_multipart", "PATCH", "/jobs/1/",
+          MULTI(comments="A comment\nwith two lines")))
+    add(X("jobs_patch_evaluation", "PATCH", "/jobs/1/", J({"evaluation": 1})))
+    add(X("jobs_patch_evaluation_string", "PATCH", "/jobs/1/", J({"evaluation": "abc"})))
+    add(X("jobs_patch_evaluation_out_of_range", "PATCH", "/jobs/1/", J({"evaluation": 9})))
+    add(X("jobs_patch_status_invalid", "PATCH", "/jobs/1/", J({"status": 99})))
+    add(X("jobs_patch_title_too_long", "PATCH", "/jobs/1/", J({"title": "x" * 256})))
+    add(X("jobs_patch_status_queued", "PATCH", "/jobs/2/", J({"status": 2})))
+    add(X("active_jobs_one_queued", "GET", "/active_jobs/"))
+
+    # --- files ------------------------------------------------------------------
+    add(X("files_list_empty", "GET", "/files/"))
+    add(X("files_create_empty_body", "POST", "/files/", J({})))
+    add(X("files_create_job_output", "POST", "/files/",
+          J({"name": "XYZOUT.pdb", "directory": 1, "type": "chemical/x-pdb", "job": 1,
+             "job_param_name": "XYZOUT", "annotation": "Model from job 1"})))
+    add(X("files_create_imported", "POST", "/files/",
+          J({"name": "alpha.seq", "directory": 2, "type": "application/CCP4-seq", "job": 1})))
+    add(X("files_create_child_job", "POST", "/files/",
+          J({"name": "HKLOUT.mtz", "directory": 1, "type": "application/CCP4-mtz-observed",
+             "job": 3, "sub_type": 1, "content": 4, "job_param_name": "HKLOUT"})))
+    add(X("files_create_unknown_type", "POST", "/files/",
+          J({"name": "x.bin", "directory": 1, "type": "application/nonexistent", "job": 1})))
+    add(X("files_create_bad_directory", "POST", "/files/",
+          J({"name": "x.pdb", "directory": 3, "type": "chemical/x-pdb", "job": 1})))
+    add(X("files_list", "GET", "/files/"))
+    add(X("files_list_by_job", "GET", "/files/?job=1"))
+    add(X("files_list_by_job_unknown", "GET", "/files/?job=999"))
+    add(X("files_list_by_type", "GET", "/files/?type=chemical%2Fx-pdb"))
+    add(X("files_list_by_directory", "GET", "/files/?directory=2"))
+    add(X("files_list_by_project", "GET", "/files/?project=1"))
+    add(X("files_list_by_project_other", "GET", "/files/?project=2"))
+    add(X("files_list_by_job_project", "GET", "/files/?job__project=1"))
+    add(X("files_list_top_level_jobs", "GET", "/files/?job__parent__isnull=true"))
+    add(X("files_list_sub_jobs", "GET", "/files/?job__parent__isnull=false"))
+    add(X("files_retrieve", "GET", "/files/1/"))
+    add(X("files_retrieve_unknown", "GET", "/files/999/"))
+    add(X("files_patch_annotation", "PATCH", "/files/1/", J({"annotation": "Refined model"})))
+    add(X("files_download", "GET", "/files/1/download/", compare="status", body_text=True,
+          resp_headers=DOWNLOAD_HEADERS,
+          setup_file={"project": "alpha", "rel_path": "CCP4_JOBS/job_1/XYZOUT.pdb",
+                      "text": PDB_TEXT}))
+    add(X("files_download_imported", "GET", "/files/2/download/", compare="status",
+          body_text=True, resp_headers=DOWNLOAD_HEADERS,
+          setup_file={"project": "alpha", "rel_path": "CCP4_IMPORTED_FILES/alpha.seq",
+                      "text": SEQ_TEXT}))
+    add(X("files_download_missing_on_disk", "GET", "/files/3/download/", compare="status",
+          quirk="file row exists but nothing on disk -> FileNotFoundError -> 500 HTML"))
+    add(X("files_download_unknown", "GET", "/files/999/download/"))
+    add(X("files_by_uuid_retrieve", "GET", "/files_by_uuid/{uuid:files_create_job_output:/uuid}/"))
+    add(X("files_by_uuid_download", "GET",
+          "/files_by_uuid/{uuid:files_create_job_output:/uuid}/download/",
+          compare="status", body_text=True, resp_headers=DOWNLOAD_HEADERS))
+    add(X("files_by_uuid_unknown", "GET", "/files_by_uuid/" + NIL_UUID + "/"))
+    add(X("files_by_uuid_invalid", "GET", "/files_by_uuid/not-a-uuid/"))
+
+    # --- file uses ----------------------------------------------------------------
+    add(X("fileuses_list_empty", "GET", "/fileuses/"))
+    add(X("fileuses_create_input", "POST", "/fileuses/",
+          J({"file": 1, "job": 2, "role": 1, "job_param_name": "XYZIN"})))
+    add(X("fileuses_create_output", "POST", "/fileuses/",
+          J({"file": 1, "job": 1, "role": 0, "job_param_name": "XYZOUT"})))
+    add(X("fileuses_create_duplicate", "POST", "/fileuses/",
+          J({"file": 1, "job": 2, "role": 1, "job_param_name": "XYZIN"})))
+    add(X("fileuses_create_empty_body", "POST", "/fileuses/", J({})))
+    add(X("fileuses_list", "GET", "/fileuses/"))
+    add(X("fileuses_retrieve", "GET", "/fileuses/1/"))
+    add(X("fileuses_patch", "PATCH", "/fileuses/2/", J({"job_param_name": "XYZOUT2"})))
+    add(X("fileuses_delete", "DELETE", "/fileuses/2/"))
+    add(X("fileuses_retrieve_unknown", "GET", "/fileuses/999/"))
+    add(X("project_file_uses", "GET", "/projects/1/file_uses/"))
+    add(X("project_job_float_values", "GET", "/projects/1/job_float_values/"))
+    add(X("project_job_char_values", "GET", "/projects/1/job_char_values/"))
+    add(X("project_job_tree", "GET", "/projects/1/job_tree/"))
+    add(X("jobs_dependent_jobs", "GET", "/jobs/1/dependent_jobs/"))
+    add(X("jobs_dependent_jobs_none", "GET", "/jobs/4/dependent_jobs/"))
+    add(X("jobs_dependent_jobs_unknown", "GET", "/jobs/999/dependent_jobs/"))
+    add(X("jobs_bulk_dependent_jobs", "POST", "/jobs/bulk_dependent_jobs/", J({"job_ids": [1]})))
+    add(X("jobs_bulk_dependent_jobs_empty", "POST", "/jobs/bulk_dependent_jobs/", J({})))
+
+    # --- file imports / file types -------------------------------------------------
+    add(X("fileimports_list_empty", "GET", "/fileimports/"))
+    add(X("fileimports_create", "POST", "/fileimports/",
+          J({"file": 2, "name": "original.seq", "checksum": "d41d8cd98f00b204e9800998ecf8427e"})))
+    add(X("fileimports_create_duplicate_file", "POST", "/fileimports/",
+          J({"file": 2, "name": "again.seq", "checksum": "d41d8cd98f00b204e9800998ecf8427e"})))
+    add(X("fileimports_create_empty_body", "POST", "/fileimports/", J({})))
+    add(X("fileimports_list", "GET", "/fileimports/"))
+    add(X("filetypes_list", "GET", "/filetypes/"))
+    add(X("filetypes_retrieve_plain_name", "GET", "/filetypes/Unknown/"))
+    add(X("filetypes_retrieve_mime_encoded_slash", "GET", "/filetypes/chemical%2Fx-pdb/",
+          compare="status",
+          quirk="%2F is decoded before routing, so a MIME-type PK never matches -> 404 HTML"))
+    add(X("filetypes_retrieve_unknown", "GET", "/filetypes/NoSuchType/"))
+
+    # --- project files on disk -----------------------------------------------------
+    add(X("project_file_ok", "GET", "/projects/1/project_file/?path=CCP4_JOBS/job_1/hello.txt",
+          compare="status", body_text=True, resp_headers=DOWNLOAD_HEADERS,
+          setup_file={"project": "alpha", "rel_path": "CCP4_JOBS/job_1/hello.txt",
+                      "text": HELLO_TEXT}))
+    add(X("project_file_traversal_dotdot", "GET",
+          "/projects/1/project_file/?path=../beta/CCP4_JOBS/secret.txt"))
+    add(X("project_file_traversal_absolute", "GET", "/projects/1/project_file/?path=/etc/passwd"))
+    add(X("project_file_traversal_encoded", "GET",
+          "/projects/1/project_file/?path=%2e%2e%2f%2e%2e%2fetc%2fpasswd"))
+    add(X("project_file_missing_file", "GET",
+          "/projects/1/project_file/?path=CCP4_JOBS/job_1/absent.txt", compare="status",
+          quirk="nonexistent file inside the project -> FileNotFoundError -> 500 HTML"))
+    add(X("project_file_no_path_param", "GET", "/projects/1/project_file/", compare="status",
+          quirk="missing ?path= -> TypeError -> 500 HTML"))
+    add(X("files_by_path_ok", "GET", "/projects/1/files_by_path/CCP4_JOBS/job_1/hello.txt",
+          compare="status", body_text=True, resp_headers=DOWNLOAD_HEADERS))
+    add(X("files_by_path_nested_html", "GET",
+          "/projects/1/files_by_path/CCP4_JOBS/job_1/report/index.html",
+          compare="status", body_text=True, resp_headers=DOWNLOAD_HEADERS,
+          setup_file={"project": "alpha", "rel_path": "CCP4_JOBS/job_1/report/index.html",
+                      "text": NESTED_TEXT}))
+    add(X("files_by_path_missing", "GET", "/projects/1/files_by_path/CCP4_JOBS/job_1/absent.txt"))
+    add(X("files_by_path_traversal_dotdot", "GET",
+          "/projects/1/files_by_path/../../../../etc/passwd"))
+    add(X("files_by_path_traversal_encoded", "GET",
+          "/projects/1/files_by_path/%2e%2e/%2e%2e/%2e%2e/etc/passwd"))
+    add(X("files_by_path_directory", "GET", "/projects/1/files_by_path/CCP4_JOBS",
+          compare="status", quirk="a directory path -> IsADirectoryError -> 500 HTML"))
+    add(X("project_directory", "GET", "/projects/1/directory/", compare="status",
+          quirk="listing holds inode/uid/size/atime/mtime and scandir order; compare status only"))
+    add(X("project_directory_unknown", "GET", "/projects/999/directory/", compare="status",
+          quirk="Project.DoesNotExist not handled -> 500 HTML"))
+
+    # --- job deletion ----------------------------------------------------------------
+    add(X("jobs_bulk_delete_empty", "POST", "/jobs/bulk_delete/", J({})))
+    add(X("jobs_bulk_delete", "POST", "/jobs/bulk_delete/", J({"job_ids": [4]})))
+    add(X("jobs_delete", "DELETE", "/jobs/3/"))
+    add(X("jobs_retrieve_deleted", "GET", "/jobs/3/"))
+    add(X("jobs_delete_unknown", "DELETE", "/jobs/999/"))
+    add(X("files_delete", "DELETE", "/files/2/"))
+    add(X("files_list_after_deletes", "GET", "/files/"))
+    add(X("jobs_list_after_deletes", "GET", "/jobs/"))
+
+    # --- project groups (campaigns) ----------------------------------------------------
+    add(X("projectgroups_list_empty", "GET", "/projectgroups/"))
+    add(X("projectgroups_create", "POST", "/projectgroups/", J({"name": "campaign-a"})))
+    add(X("projectgroups_create_fragment", "POST", "/projectgroups/",
+          J({"name": "frag-screen", "type": "fragment_set"})))
+    add(X("projectgroups_create_bad_type", "POST", "/projectgroups/",
+          J({"name": "bad-type", "type": "bogus"})))
+    add(X("projectgroups_create_duplicate", "POST", "/projectgroups/", J({"name": "campaign-a"})))
+    add(X("projectgroups_create_missing_name", "POST", "/projectgroups/", J({})))
+    add(X("projectgroupmemberships_create_parent", "POST", "/projectgroupmemberships/",
+          J({"group": 1, "project": 1, "type": "parent"})))
+    add(X("projectgroupmemberships_create_member", "POST", "/projectgroupmemberships/",
+          J({"group": 1, "project": 2, "type": "member"})))
+    add(X("projectgroupmemberships_create_member_other", "POST", "/projectgroupmemberships/",
+          J({"group": 2, "project": 3, "type": "member"})))
+    add(X("projectgroupmemberships_create_duplicate", "POST", "/projectgroupmemberships/",
+          J({"group": 1, "project": 2, "type": "parent"})))
+    add(X("projectgroupmemberships_create_bad_type", "POST", "/projectgroupmemberships/",
+          J({"group": 2, "project": 1, "type": "owner"})))
+    add(X("projectgroups_list", "GET", "/projectgroups/"))
+    add(X("projectgroups_list_type_fragment", "GET", "/projectgroups/?type=fragment_set"))
+    add(X("projectgroups_list_type_general", "GET", "/projectgroups/?type=general_set"))
+    add(X("projectgroups_retrieve", "GET", "/projectgroups/1/"))
+    add(X("projectgroups_retrieve_unknown", "GET", "/projectgroups/999/"))
+    add(X("projectgroups_patch_sites", "PATCH", "/projectgroups/2/",
+          J({"sites": [{"name": "site-1", "origin": [1.5, 2.0, -3.25]}]})))
+    add(X("projectgroupmemberships_list", "GET", "/projectgroupmemberships/"))
+    add(X("projectgroupmemberships_list_by_group", "GET", "/projectgroupmemberships/?group=1"))
+    add(X("projectgroupmemberships_list_by_type", "GET", "/projectgroupmemberships/?type=member"))
+    add(X("projectgroupmemberships_list_by_project", "GET", "/projectgroupmemberships/?project=2"))
+    add(X("projectgroupmemberships_retrieve", "GET", "/projectgroupmemberships/1/"))
+    add(X("projectgroupmemberships_patch", "PATCH", "/projectgroupmemberships/3/",
+          J({"type": "parent"})))
+    add(X("project_campaigns_get", "GET",
+          "/projectgroups/project_campaigns/?project_ids=1,2,3&include_members=true"))
+    add(X("project_campaigns_get_parents_only", "GET",
+          "/projectgroups/project_campaigns/?project_ids=1,2"))
+    add(X("project_campaigns_get_no_ids", "GET", "/projectgroups/project_campaigns/"))
+    add(X("project_campaigns_post", "POST", "/projectgroups/project_campaigns/",
+          J({"project_ids": [1, 2, 3], "include_members": True})))
+    add(X("project_campaigns_post_empty", "POST", "/projectgroups/project_campaigns/", J({})))
+    add(X("projectgroupmemberships_delete", "DELETE", "/projectgroupmemberships/2/"))
+    add(X("projectgroups_delete", "DELETE", "/projectgroups/2/"))
+    add(X("projectgroups_list_after_delete", "GET", "/projectgroups/"))
+
+    # --- routing, redirects, CORS ------------------------------------------------------
+    add(X("unknown_route", "GET", "/no-such-route/", compare="status"))
+    add(X("redirect_missing_slash_list", "GET", "/projects", compare="status"))
+    add(X("redirect_missing_slash_query", "GET", "/projects?name=alpha", compare="status"))
+    add(X("redirect_missing_slash_detail", "GET", "/projects/1", compare="status"))
+    add(X("post_missing_slash", "POST", "/projects", J({"name": "noslash", "directory": "__default__"}),
+          compare="status",
+          quirk="APPEND_SLASH cannot redirect a POST in DEBUG -> RuntimeError -> 500 HTML"))
+    add(X("cors_preflight", "OPTIONS", "/projects/",
+          headers={"Origin": ORIGIN, "Access-Control-Request-Method": "POST",
+                   "Access-Control-Request-Headers": "content-type, authorization"},
+          compare="status", resp_headers=CORS_HEADERS + ["content-length"]))
+    add(X("cors_simple_get", "GET", "/projects/?name=alpha", headers={"Origin": ORIGIN},
+          resp_headers=CORS_HEADERS + SECURITY_HEADERS))
+    add(X("projects_list_final", "GET", "/projects/"))
+    return s
+
+
+# ---------------------------------------------------------------------------
+# Machinery
+# ---------------------------------------------------------------------------
+
+def encode_body(body):
+    """Return (bytes, content_type) for a body spec, or (None, None)."""
+    if not body:
+        return None, None
+    kind = body["kind"]
+    if kind == "json":
+        return json.dumps(body["value"]).encode("utf-8"), "application/json"
+    if kind == "form":
+        return urllib.parse.urlencode(body["fields"]).encode("utf-8"), \
+            "application/x-www-form-urlencoded"
+    if kind == "multipart":
+        parts = []
+        for k, v in body["fields"].items():
+            parts.append(
+                "--%s\r\nContent-Disposition: form-data; name=\"%s\"\r\n\r\n%s\r\n"
+                % (BOUNDARY, k, v))
+        parts.append("--%s--\r\n" % BOUNDARY)
+        return "".join(parts).encode("utf-8"), "multipart/form-data; boundary=" + BOUNDARY
+    if kind == "raw":
+        return body["text"].encode("utf-8"), body["content_type"]
+    raise ValueError("unknown body kind %r" % kind)
+
+
+def subst(obj, projects_dir):
+    """Replace {PROJECTS_DIR} in every string of a JSON-able structure."""
+    if isinstance(obj, str):
+        return obj.replace("{PROJECTS_DIR}", projects_dir or "{PROJECTS_DIR}")
+    if isinstance(obj, list):
+        return [subst(v, projects_dir) for v in obj]
+    if isinstance(obj, dict):
+        return {k: subst(v, projects_dir) for k, v in obj.items()}
+    return obj
+
+
+def json_pointer(doc, pointer):
+    cur = doc
+    for tok in pointer.lstrip("/").split("/"):
+        tok = tok.replace("~1", "/").replace("~0", "~")
+        cur = cur[int(tok)] if isinstance(cur, list) else cur[tok]
+    return cur
+
+
+def resolve_path(path, by_name):
+    refs = []
+    while "{uuid:" in path:
+        start = path.index("{uuid:")
+        end = path.index("}", start)
+        _, exch, pointer = path[start + 1:end].split(":", 2)
+        value = json_pointer(by_name[exch]["response"], pointer)
+        refs.append({"uuid": value, "exchange": exch, "pointer": pointer})
+        path = path[:start] + value + path[end + 1:]
+    return path, refs
+
+
+def send(base, method, path, body_bytes, headers):
+    u = urllib.parse.urlsplit(base)
+    conn = http.client.HTTPConnection(u.hostname, u.port or 80, timeout=60)
+    try:
+        conn.request(method, path, body=body_bytes, headers=headers)
+        resp = conn.getresponse()
+        data = resp.read()
+        hdrs = {}
+        for k, v in resp.getheaders():
+            k = k.lower()
+            hdrs[k] = v if k not in hdrs else hdrs[k] + ", " + v
+        return resp.status, hdrs, data
+    finally:
+        conn.close()
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--base", default="http://127.0.0.1:8765")
+    ap.add_argument("--out", required=True)
+    args = ap.parse_args()
+
+    exchanges = []
+    by_name = {}
+    projects_dir = None
+    project_dirs = {}  # project name -> absolute directory, learned from responses
+
+    for step in build_steps():
+        name = step["name"]
+        assert name not in by_name, "duplicate exchange name " + name
+        path, uuid_refs = resolve_path(step["path"], by_name)
+        path = subst(path, projects_dir)
+        body = subst(step.get("body"), projects_dir)
+        if projects_dir is None and "{PROJECTS_DIR}" in json.dumps(body):
+            raise SystemExit("%s needs the projects dir before it is known" % name)
+
+        setup = step.get("setup_file")
+        setup_rec = None
+        if setup:
+            pdir = project_dirs[setup["project"]]
+            target = Path(pdir) / setup["rel_path"]
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(setup["text"], encoding="utf-8")
+            setup_rec = {"project_subdir": os.path.relpath(pdir, projects_dir),
+                         "rel_path": setup["rel_path"], "text": setup["text"]}
+
+        body_bytes, ctype = encode_body(body)
+        headers = dict(step.get("headers") or {})
+        if ctype:
+            headers["Content-Type"] = ctype
+        if body_bytes is not None:
+            headers["Content-Length"] = str(len(body_bytes))
+        status, rh, data = send(args.base, step["method"], path, body_bytes, headers)
+
+        content_type = rh.get("content-type", "").split(";")[0].strip() or None
+        parsed = None
+        if content_type == "application/json" and data:
+            try:
+                parsed = json.loads(data.decode("utf-8"))
+            except ValueError:
+                parsed = None
+
+        ex = {"name": name, "method": step["method"], "path": path}
+        if step.get("headers"):
+            ex["headers"] = step["headers"]
+        ex["body"] = body
+        if setup_rec:
+            ex["setup_file"] = setup_rec
+        if uuid_refs:
+            ex["uuid_refs"] = uuid_refs
+        ex["status"] = status
+        ex["content_type"] = content_type
+        ex["location"] = rh.get("location")
+        ex["response"] = parsed
+        ex["compare"] = step.get("compare", "json")
+        if step.get("body_text") and 200 <= status < 300:
+            try:
+                text = data.decode("utf-8")
+                if len(data) <= 65536:
+                    ex["body_text"] = text
+            except UnicodeDecodeError:
+                pass
+        if step.get("resp_headers"):
+            ex["response_headers"] = {h: rh.get(h) for h in step["resp_headers"]}
+        if step.get("quirk"):
+            ex["quirk"] = step["quirk"]
+        exchanges.append(ex)
+        by_name[name] = ex
+
+        # learn project directories (and the projects dir) from project responses
+        if isinstance(parsed, dict) and "directory" in parsed and "name" in parsed \
+                and isinstance(parsed.get("directory"), str) and path.startswith(API + "/projects/"):
+            d = parsed["directory"]
+            if projects_dir is None:
+                projects_dir = str(Path(d).parent)
+            project_dirs[parsed["name"]] = d
+
+        print("%-48s %s %-60s -> %d %s" % (name, step["method"], path[:60], status, content_type),
+              file=sys.stderr)
+
+    out = {
+        "recorded_from": "ccp4i2==3.0.1 reference server",
+        "projects_dir": projects_dir,
+        "exchanges": exchanges,
+    }
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    with open(args.out, "w", encoding="utf-8") as f:
+        json.dump(out, f, indent=1, ensure_ascii=False)
+        f.write("\n")
+    print("wrote %d exchanges to %s" % (len(exchanges), args.out), file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
