@@ -6,14 +6,21 @@ i2server (SQLite and PostgreSQL) and the normalised responses are compared.
 
 How to re-record
 ----------------
-The sequence assumes a FRESH reference server (empty database, empty projects dir),
-because integer ids in later paths depend on it:
+The sequence assumes a FRESH reference server (empty database, empty projects dir)
+that nobody else is using, because integer ids in later paths depend on it. A private
+instance reusing the installed venv avoids interference from other sessions:
 
+    export PEER_DIR=/tmp/i2rec-foundation PEER_PORT=8779
+    mkdir -p $PEER_DIR
+    ln -sfn /tmp/ccp4i2-reference/venv $PEER_DIR/venv
+    ln -sfn /tmp/ccp4i2-reference/monlib $PEER_DIR/monlib
     bash /work/shared/tools/reference-server.sh reset
     bash /work/shared/tools/reference-server.sh start
-    python3 tests/conformance/record.py --base http://127.0.0.1:8765 \
+    python3 tests/conformance/record.py --base http://127.0.0.1:$PEER_PORT \
         --out tests/conformance/foundation.json
     bash /work/shared/tools/reference-server.sh stop
+
+(Without PEER_DIR/PEER_PORT the script drives the shared instance on port 8765.)
 
 The recorder must run on the same machine as the server: some exchanges need a
 small file on disk inside a project directory ("setup_file"); it writes them
@@ -515,6 +522,12 @@ def main():
     ap.add_argument("--base", default="http://127.0.0.1:8765")
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
+
+    # Refuse to record against a server that is not fresh: ids would not line up.
+    st, _, data = send(args.base, "GET", API + "/projects/", None, {})
+    if st != 200 or json.loads(data.decode("utf-8")) != []:
+        raise SystemExit("reference server is not fresh (GET projects/ -> %d %r); run "
+                         "reference-server.sh reset + start first" % (st, data[:200]))
 
     exchanges = []
     by_name = {}

@@ -4,7 +4,7 @@
 Usage:
     compare_schema.py sqlite A.sqlite3 B.sqlite3
     compare_schema.py postgres URL_A URL_B
-    options: --ignore-table NAME (repeatable; `_sqlx_migrations` is always ignored)
+    options: --ignore-table NAME (repeatable; `_sqlx_migrations` and i2server's own `i2_*` tables are always ignored)
              --no-data  (skip the seed-row comparison)
 
 Compares: tables; columns (position, declared type, NOT NULL, default, primary-key membership,
@@ -19,6 +19,13 @@ import re
 import sys
 
 ALWAYS_IGNORED = {"_sqlx_migrations"}
+
+
+class Ignored(set):
+    """Ignored table names; i2server's own `i2_*` tables are never part of the comparison."""
+
+    def __contains__(self, name):
+        return name.startswith("i2_") or set.__contains__(self, name)
 
 # (table, key columns, value columns) -- compared as sets of rows keyed by the key columns
 SEED_TABLES = [
@@ -371,7 +378,7 @@ def compare(a, b, label_a, label_b, check_data=True, extra_problems=()):
 
 
 def main(argv):
-    args, ignored, check_data = [], set(ALWAYS_IGNORED), True
+    args, ignored, check_data = [], Ignored(ALWAYS_IGNORED), True
     it = iter(argv[1:])
     for arg in it:
         if arg == "--ignore-table":

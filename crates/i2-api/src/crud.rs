@@ -81,13 +81,43 @@ pub fn filters_of(
     Ok(out)
 }
 
+/// Filters on a foreign key must name an existing row (django-filter's choice check).
+pub async fn check_choice_filters(
+    c: &mut impl i2_store::Conn,
+    t: &Table,
+    spec: &[(&'static str, &'static str)],
+    filters: &[Filter],
+) -> ApiResult<()> {
+    for f in filters {
+        let Some(col) = t.columns.iter().find(|c| c.column == f.column) else {
+            continue;
+        };
+        let Some(target) = col.fk else { continue };
+        if !records::exists(c, target, f.value.clone()).await? {
+            let param = spec
+                .iter()
+                .find(|(_, c2)| *c2 == f.column)
+                .map(|(p, _)| *p)
+                .unwrap_or(col.field);
+            return Err(ApiError::field(
+                param,
+                "Select a valid choice. That choice is not one of the available choices.",
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Parse a path id for a table; an unparsable id is simply not found (as upstream).
 pub fn pk_arg(t: &Table, raw: &str) -> ApiResult<Arg> {
     match t.pk().kind {
+        // A malformed id never reaches the query: DRF's plain "Not found."
         Kind::Int => raw
             .parse::<i64>()
             .map(Arg::Int)
-            .map_err(|_| ApiError::NotFound(t.model)),
+            .map_err(|_| ApiError::NotFoundPlain),
+        // Upstream decodes `%2F` before routing, so a key with a slash matches no route.
+        _ if raw.contains('/') => Err(ApiError::HtmlNotFound),
         _ => Ok(Arg::Text(raw.to_string())),
     }
 }
@@ -113,6 +143,7 @@ async fn list(
     q: HashMap<String, String>,
 ) -> ApiResult<Json<Value>> {
     let filters = filters_of(r.table, r.filters, &q)?;
+    check_choice_filters(&mut state.conn(), r.table, r.filters, &filters).await?;
     let rows = records::list(
         &mut state.conn(),
         r.table,

@@ -11,6 +11,7 @@ pub mod config;
 pub mod crud;
 pub mod drf;
 pub mod error;
+pub mod middleware;
 pub mod paths;
 pub mod router;
 pub mod routes;

@@ -6,7 +6,6 @@ use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use tower_http::compression::CompressionLayer;
-use tower_http::cors::{AllowOrigin, Any, CorsLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::AppState;
@@ -20,8 +19,7 @@ pub const PREFIX: &str = "/api/ccp4i2";
 fn api_routes() -> Router<AppState> {
     Router::new()
         // Service
-        .route("/", get(misc::api_root))
-        .route("/health/", get(misc::health))
+        .route("/health/", get(misc::health).post(misc::health_post))
         .route("/version/", get(misc::version))
         .route("/active_jobs/", get(misc::active_jobs))
         // Projects
@@ -128,15 +126,16 @@ fn api_routes() -> Router<AppState> {
             get(files::download_by_uuid),
         )
         .route("/filetypes/", crud::collection(&misc::FILE_TYPES))
-        .route("/filetypes/{*name}", crud::member(&misc::FILE_TYPES))
+        .route("/filetypes/{name}/", crud::member(&misc::FILE_TYPES))
         .route("/fileimports/", crud::collection(&misc::FILE_IMPORTS))
         .route("/fileimports/{id}/", crud::member(&misc::FILE_IMPORTS))
         .route("/fileuses/", crud::collection(&misc::FILE_USES))
         .route("/fileuses/{id}/", crud::member(&misc::FILE_USES))
 }
 
-/// Upstream appends a slash to API paths that lack one (a permanent redirect); anything
-/// else unknown is an HTML 404.
+/// Upstream appends a slash to API paths that lack one (301 for GET and HEAD; other
+/// methods cannot be redirected without losing their body, so they get a 404 that says
+/// what to do); anything else unknown is an HTML 404.
 async fn fallback(req: Request) -> Response {
     let path = req.uri().path();
     if path.starts_with(PREFIX) && !path.ends_with('/') && !path.contains("/files_by_path/") {
@@ -144,50 +143,45 @@ async fn fallback(req: Request) -> Response {
             Some(q) => format!("{path}/?{q}"),
             None => format!("{path}/"),
         };
-        // Django answers 301 here (not 308).
-        return (StatusCode::MOVED_PERMANENTLY, [(header::LOCATION, target)]).into_response();
+        if req.method() == Method::GET || req.method() == Method::HEAD {
+            // Django answers 301 here (not 308).
+            return (
+                StatusCode::MOVED_PERMANENTLY,
+                [
+                    (header::LOCATION, target),
+                    (header::CONTENT_TYPE, "text/html; charset=utf-8".to_string()),
+                ],
+            )
+                .into_response();
+        }
+        return ApiError::Detail(
+            StatusCode::NOT_FOUND,
+            format!(
+                "{} {path} does not exist; this route needs a trailing slash: {path}/",
+                req.method()
+            ),
+        )
+        .into_response();
     }
     ApiError::HtmlNotFound.into_response()
-}
-
-fn cors(state: &AppState) -> CorsLayer {
-    let base = CorsLayer::new()
-        .allow_methods([
-            Method::GET,
-            Method::POST,
-            Method::PUT,
-            Method::PATCH,
-            Method::DELETE,
-            Method::OPTIONS,
-        ])
-        .allow_headers([
-            header::ACCEPT,
-            header::AUTHORIZATION,
-            header::CONTENT_TYPE,
-            HeaderName::from_static("x-csrftoken"),
-            HeaderName::from_static("x-requested-with"),
-        ])
-        .max_age(std::time::Duration::from_secs(86400));
-    match &state.config.cors_allowed_origins {
-        None => base.allow_origin(Any),
-        Some(list) => {
-            let origins: Vec<HeaderValue> = list
-                .iter()
-                .filter_map(|o| HeaderValue::from_str(o).ok())
-                .collect();
-            base.allow_origin(AllowOrigin::list(origins))
-        }
-    }
 }
 
 /// The whole HTTP application.
 pub fn router(state: AppState) -> Router {
     let max_body = state.config.max_body_bytes;
+    let config = state.config.clone();
     Router::new()
+        .route("/api/ccp4i2/", get(misc::api_root))
         .nest(PREFIX, api_routes())
         .fallback(fallback)
         .layer(DefaultBodyLimit::max(max_body))
-        .layer(cors(&state))
+        .layer(axum::middleware::from_fn(
+            crate::middleware::method_not_allowed,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            config,
+            crate::middleware::cors,
+        ))
         .layer(CompressionLayer::new())
         .layer(SetResponseHeaderLayer::overriding(
             HeaderName::from_static("cross-origin-resource-policy"),

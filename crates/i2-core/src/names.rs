@@ -1,18 +1,20 @@
 //! Project-name rules and slugs.
 
-/// Upstream accepts only ASCII letters, digits, `_` and `-` in project names.
+/// Upstream accepts letters and digits (any script, as Python's `isalnum`), `_` and `-`.
 pub fn is_valid_project_name(name: &str) -> bool {
     !name.is_empty()
         && name
             .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+            .all(|c| c.is_alphanumeric() || c == '_' || c == '-')
 }
 
-/// Slug in the manner of Django's `slugify` for ASCII input: drop characters other than
-/// word characters, spaces and hyphens, lower-case, collapse runs of spaces/hyphens into
-/// one hyphen, trim leading and trailing `-` and `_`.
+/// Slug in the manner of Django's `slugify`: decompose accents and keep ASCII (`É` → `e`),
+/// drop characters other than word characters, spaces and hyphens, lower-case, collapse
+/// runs of spaces/hyphens into one hyphen, trim leading and trailing `-` and `_`.
 pub fn slugify(s: &str) -> String {
-    let kept: String = s
+    use unicode_normalization::UnicodeNormalization;
+    let ascii: String = s.nfkd().filter(char::is_ascii).collect();
+    let kept: String = ascii
         .chars()
         .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | ' '))
         .collect::<String>()
@@ -40,7 +42,8 @@ mod tests {
     #[test]
     fn name_rules() {
         assert!(is_valid_project_name("My_Proj-2"));
-        for bad in ["", "a b", "a/b", "é", "../x", "a.b"] {
+        assert!(is_valid_project_name("Émile_2"));
+        for bad in ["", "a b", "a/b", "../x", "a.b"] {
             assert!(!is_valid_project_name(bad), "{bad:?}");
         }
     }
@@ -51,5 +54,6 @@ mod tests {
         assert_eq!(slugify("  a  b--c "), "a-b-c");
         assert_eq!(slugify("_x_"), "x");
         assert_eq!(slugify("Hello World!"), "hello-world");
+        assert_eq!(slugify("Émile_2"), "emile_2");
     }
 }

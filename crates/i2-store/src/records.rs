@@ -81,11 +81,54 @@ pub async fn list(
     order_by: &str,
     page: Page,
 ) -> Result<Vec<RecordRow>, StoreError> {
+    list_where(c, t, filters, &[], order_by, page).await
+}
+
+/// A static condition with `{}` where its arguments go, e.g.
+/// `job_id IN (SELECT id FROM ccp4i2_job WHERE project_id = {})`.
+pub struct Condition {
+    pub sql: &'static str,
+    pub args: Vec<Arg>,
+}
+
+/// [`list`] with extra static conditions.
+pub async fn list_where(
+    c: &mut impl Conn,
+    t: &Table,
+    filters: &[Filter],
+    conditions: &[Condition],
+    order_by: &str,
+    page: Page,
+) -> Result<Vec<RecordRow>, StoreError> {
     let mut args = Vec::new();
-    let w = where_clause(filters, &mut args);
+    let mut w = where_clause(filters, &mut args);
+    for cond in conditions {
+        let mut frag = String::new();
+        let mut rest = cond.sql;
+        let mut it = cond.args.iter();
+        while let Some(i) = rest.find("{}") {
+            frag.push_str(&rest[..i]);
+            if let Some(a) = it.next() {
+                args.push(a.clone());
+                frag.push_str(&format!("${}", args.len()));
+            }
+            rest = &rest[i + 2..];
+        }
+        frag.push_str(rest);
+        w = if w.is_empty() {
+            format!(" WHERE {frag}")
+        } else {
+            format!("{w} AND {frag}")
+        };
+    }
     let p = page_clause(page, &mut args);
+    let order = if order_by.is_empty() {
+        String::new()
+    } else {
+        format!(" ORDER BY {order_by}")
+    };
     let sql = format!(
-        "SELECT {} FROM {}{w} ORDER BY {order_by}{}",
+        "SELECT {} FROM {}{w}{order}{}",
         t.select_list(""),
         t.name,
         p.replace("LIMIT -1", limit_all(c))

@@ -203,7 +203,7 @@ struct JobKey {
 }
 
 /// Jobs that depend on `job_id`: its sub-jobs and every job that used a file it produced,
-/// transitively. Newest (highest number) first; `job_id` itself is not included.
+/// transitively, in job-number order; `job_id` itself is not included.
 pub async fn dependent_jobs(c: &mut impl Conn, job_id: i64) -> Result<Vec<i64>, StoreError> {
     let mut seen: HashSet<i64> = HashSet::from([job_id]);
     let mut frontier = vec![job_id];
@@ -227,7 +227,7 @@ pub async fn dependent_jobs(c: &mut impl Conn, job_id: i64) -> Result<Vec<i64>, 
         }
     }
     found.sort_by(|a, b| {
-        i2_core::job_number::sort_key(&b.number).cmp(&i2_core::job_number::sort_key(&a.number))
+        i2_core::job_number::sort_key(&a.number).cmp(&i2_core::job_number::sort_key(&b.number))
     });
     Ok(found.into_iter().map(|k| k.id).collect())
 }
@@ -282,7 +282,9 @@ pub async fn delete_job_cascade(
     c: &mut impl Conn,
     job_id: i64,
 ) -> Result<Vec<DeletedJob>, StoreError> {
+    // Leaf first: the highest numbers (newest, deepest) go before what they depend on.
     let mut order = dependent_jobs(c, job_id).await?;
+    order.reverse();
     order.push(job_id);
     let mut out = Vec::new();
     for j in order {
@@ -395,7 +397,7 @@ pub struct Campaign {
     pub membership_type: String,
 }
 
-/// Fragment-campaign memberships of the given projects.
+/// Group (campaign) memberships of the given projects.
 pub async fn campaigns_of(
     c: &mut impl Conn,
     project_ids: &[i64],
@@ -406,7 +408,7 @@ pub async fn campaigns_of(
     let sql = format!(
         "SELECT m.project_id, g.id AS group_id, g.name AS group_name, m.type AS membership_type \
          FROM ccp4i2_projectgroupmembership m JOIN ccp4i2_projectgroup g ON g.id = m.group_id \
-         WHERE g.type = 'fragment_set' AND m.project_id IN ({}) ORDER BY m.id",
+         WHERE m.project_id IN ({}) ORDER BY m.id",
         placeholders(project_ids.len(), 1)
     );
     c.fetch_all(&sql, project_ids.iter().map(|i| Arg::Int(*i)).collect())

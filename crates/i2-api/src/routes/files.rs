@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use i2_core::FileDirectory;
 use i2_core::job_number::JobNumber;
 use i2_core::layout::IMPORTED_FILES_DIR;
-use i2_store::records::{self, Filter, RecordRow};
+use i2_store::records::{self, Condition, Filter, RecordRow};
 use i2_store::relations::{self, FilePlace};
 use i2_store::tables::FILE;
 use i2_store::{Arg, Conn};
@@ -75,94 +75,50 @@ async fn file_json(c: &mut impl Conn, row: &RecordRow) -> ApiResult<Value> {
         .unwrap_or(Value::Null))
 }
 
+const FILE_FILTERS: &[(&str, &str)] = &[
+    ("job", "job_id"),
+    ("type", "type_id"),
+    ("directory", "directory"),
+];
+
 pub async fn list(
     State(s): State<AppState>,
     Query(q): Query<HashMap<String, String>>,
 ) -> ApiResult<Json<Value>> {
     let mut c = s.conn();
-    let mut filters = crud::filters_of(
-        &FILE,
-        &[
-            ("job", "job_id"),
-            ("type", "type_id"),
-            ("directory", "directory"),
-        ],
-        &q,
-    )?;
-    let mut sql = String::new();
-    let project = q
-        .get("project")
-        .or_else(|| q.get("job__project"))
-        .filter(|p| !p.is_empty());
-    let parent_null = q.get("job__parent__isnull").map(|v| v.to_ascii_lowercase());
-    // Filters through the job go into one sub-select on job ids.
-    if project.is_some() || parent_null.is_some() {
-        let mut conds = Vec::new();
-        let mut args = Vec::new();
-        if let Some(p) = project {
+    let filters = crud::filters_of(&FILE, FILE_FILTERS, &q)?;
+    crud::check_choice_filters(&mut c, &FILE, FILE_FILTERS, &filters).await?;
+    let mut conds = Vec::new();
+    // `?project=` and its alias `?job__project=` filter through the producing job.
+    for param in ["project", "job__project"] {
+        if let Some(p) = q.get(param).filter(|p| !p.is_empty()) {
             let pid: i64 = p
                 .trim()
                 .parse()
-                .map_err(|_| ApiError::field("project", "Enter a whole number."))?;
-            args.push(Arg::Int(pid));
-            conds.push(format!("project_id = ${}", args.len()));
+                .map_err(|_| ApiError::field(param, "Enter a whole number."))?;
+            conds.push(Condition {
+                sql: "job_id IN (SELECT id FROM ccp4i2_job WHERE project_id = {})",
+                args: vec![Arg::Int(pid)],
+            });
         }
-        match parent_null.as_deref() {
-            Some("true") | Some("1") => conds.push("parent_id IS NULL".into()),
-            Some("false") | Some("0") => conds.push("parent_id IS NOT NULL".into()),
-            _ => {}
-        }
-        sql = format!(
-            "SELECT id FROM ccp4i2_job WHERE {}",
-            if conds.is_empty() {
-                "1=1".into()
-            } else {
-                conds.join(" AND ")
-            }
-        );
-        let jobs: Vec<(i64,)> = c.fetch_all(&sql, args).await?;
-        let rows = records::list_in(
-            &mut c,
-            &FILE,
-            "job_id",
-            jobs.into_iter().map(|j| Arg::Int(j.0)).collect(),
-            "id",
-        )
-        .await?;
-        let rows: Vec<RecordRow> = rows
-            .into_iter()
-            .filter(|r| {
-                filters
-                    .iter()
-                    .all(|f| crate::drf::cell_arg(r.get(&FILE, field_of(f.column))) == f.value)
-            })
-            .collect();
-        let page = page_of(&q)?;
-        let rows: Vec<RecordRow> = rows
-            .into_iter()
-            .skip(page.offset.unwrap_or(0) as usize)
-            .take(page.limit.map(|l| l as usize).unwrap_or(usize::MAX))
-            .collect();
-        return Ok(Json(Value::Array(files_json(&mut c, &rows).await?)));
     }
-    let _ = &mut sql;
-    let rows = records::list(
-        &mut c,
-        &FILE,
-        &std::mem::take(&mut filters),
-        "id",
-        page_of(&q)?,
-    )
-    .await?;
+    match q
+        .get("job__parent__isnull")
+        .map(|v| v.to_ascii_lowercase())
+        .as_deref()
+    {
+        Some("true" | "1") => conds.push(Condition {
+            sql: "job_id IN (SELECT id FROM ccp4i2_job WHERE parent_id IS NULL)",
+            args: vec![],
+        }),
+        Some("false" | "0") => conds.push(Condition {
+            sql: "job_id IN (SELECT id FROM ccp4i2_job WHERE parent_id IS NOT NULL)",
+            args: vec![],
+        }),
+        Some(_) | None => {}
+    }
+    let rows = records::list_where(&mut c, &FILE, &filters, &conds, "id", page_of(&q)?).await?;
     Ok(Json(Value::Array(files_json(&mut c, &rows).await?)))
-}
-
-fn field_of(column: &str) -> &str {
-    FILE.columns
-        .iter()
-        .find(|c| c.column == column)
-        .map(|c| c.field)
-        .unwrap_or(column)
 }
 
 pub async fn create(State(s): State<AppState>, input: Input) -> ApiResult<Response> {
@@ -228,20 +184,23 @@ pub async fn destroy(State(s): State<AppState>, Path(id): Path<String>) -> ApiRe
 async fn download_row(s: &AppState, row: &RecordRow) -> ApiResult<Response> {
     let fid = row.pk().as_i64().unwrap_or_default();
     let places = relations::places_of_files(&mut s.conn(), &[fid]).await?;
-    let path = places
-        .get(&fid)
-        .and_then(file_path)
-        .ok_or(ApiError::NotFoundPlain)?;
-    stream_file(&path, true).await
+    let missing = || ApiError::envelope(StatusCode::NOT_FOUND, "File not found on disk");
+    let path = places.get(&fid).and_then(file_path).ok_or_else(missing)?;
+    match stream_file(&path).await {
+        Err(ApiError::Detail(StatusCode::NOT_FOUND, _)) => Err(missing()),
+        other => other,
+    }
 }
 
 pub async fn download(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult<Response> {
-    let row = crud::fetch(&s, &FILE, &id).await?;
+    let row = crud::fetch(&s, &FILE, &id)
+        .await
+        .map_err(|e| super::jobs::envelope_404(e, "File matching query does not exist."))?;
     download_row(&s, &row).await
 }
 
 async fn by_uuid(s: &AppState, raw: &str) -> ApiResult<RecordRow> {
-    let u = uuid::Uuid::parse_str(raw).map_err(|_| ApiError::NotFound("File"))?;
+    let u = uuid::Uuid::parse_str(raw).map_err(|_| ApiError::NotFoundPlain)?;
     records::list(
         &mut s.conn(),
         &FILE,
@@ -304,10 +263,15 @@ fn guess_mime(path: &FsPath) -> &'static str {
 }
 
 /// Stream a file from disk without reading it whole into memory.
-pub async fn stream_file(path: &FsPath, attachment: bool) -> ApiResult<Response> {
+pub async fn stream_file(path: &FsPath) -> ApiResult<Response> {
     let file = match tokio::fs::File::open(path).await {
         Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(ApiError::HtmlNotFound),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(ApiError::Detail(
+                StatusCode::NOT_FOUND,
+                "File not found".into(),
+            ));
+        }
         Err(e) => return Err(ApiError::internal(format!("open {}: {e}", path.display()))),
     };
     let meta = file
@@ -315,7 +279,10 @@ pub async fn stream_file(path: &FsPath, attachment: bool) -> ApiResult<Response>
         .await
         .map_err(|e| ApiError::internal(format!("stat {}: {e}", path.display())))?;
     if meta.is_dir() {
-        return Err(ApiError::HtmlNotFound);
+        return Err(ApiError::Detail(
+            StatusCode::NOT_FOUND,
+            "File not found".into(),
+        ));
     }
     let mut resp = Response::new(Body::from_stream(ReaderStream::new(file)));
     let h = resp.headers_mut();
@@ -324,31 +291,52 @@ pub async fn stream_file(path: &FsPath, attachment: bool) -> ApiResult<Response>
         HeaderValue::from_static(guess_mime(path)),
     );
     h.insert(header::CONTENT_LENGTH, HeaderValue::from(meta.len()));
-    if attachment {
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().replace('"', ""))
-            .unwrap_or_default();
-        if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
-            h.insert(header::CONTENT_DISPOSITION, v);
-        }
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().replace('"', ""))
+        .unwrap_or_default();
+    if let Ok(v) = HeaderValue::from_str(&format!("inline; filename=\"{name}\"")) {
+        h.insert(header::CONTENT_DISPOSITION, v);
     }
     Ok(resp)
 }
 
 /// Serve `rel` from inside a project directory; anything outside is a 404.
-pub async fn serve_project_path(
-    project_dir: &FsPath,
-    rel: &str,
-    attachment: bool,
-) -> ApiResult<Response> {
+pub async fn serve_project_path(project_dir: &FsPath, rel: &str) -> ApiResult<Response> {
     let root = project_dir.to_path_buf();
+    let rel_for_msg = rel.to_string();
     let rel = rel.to_string();
     let resolved = tokio::task::spawn_blocking(move || crate::paths::resolve_inside(&root, &rel))
         .await
         .map_err(ApiError::internal)?;
     match resolved {
-        Some(p) => stream_file(&p, attachment).await,
-        None => Err(ApiError::HtmlNotFound),
+        Some(p) => stream_file(&p).await,
+        None if escapes(project_dir, &rel_for_msg) => Err(ApiError::Detail(
+            StatusCode::NOT_FOUND,
+            "Unacceptable file".into(),
+        )),
+        None => Err(ApiError::Detail(
+            StatusCode::NOT_FOUND,
+            "File not found".into(),
+        )),
+    }
+}
+
+/// Whether `rel` points outside the project (as opposed to simply not existing).
+fn escapes(root: &FsPath, rel: &str) -> bool {
+    use std::path::Component;
+    let p = FsPath::new(rel);
+    if p.components().any(|c| {
+        matches!(
+            c,
+            Component::ParentDir | Component::RootDir | Component::Prefix(_)
+        )
+    }) {
+        return true;
+    }
+    // A symlink inside the project that leads out of it.
+    match (root.canonicalize(), root.join(p).canonicalize()) {
+        (Ok(r), Ok(t)) => !t.starts_with(r),
+        _ => false,
     }
 }

@@ -167,24 +167,23 @@ fn project_ids(v: Option<&Value>) -> Vec<i64> {
     }
 }
 
+/// `{"<project id>": {campaign_id, campaign_name, member_count, membership_type}}`: every
+/// project that parents a campaign, plus (with `include_members`) every member project.
 async fn campaigns(s: &AppState, ids: Vec<i64>, include_members: bool) -> ApiResult<Json<Value>> {
     let mut c = s.conn();
     let rows = relations::campaigns_of(&mut c, &ids).await?;
-    let counts = if include_members {
-        relations::member_counts(&mut c).await?
-    } else {
-        HashMap::new()
-    };
+    let counts = relations::member_counts(&mut c).await?;
     let mut out = Map::new();
     for r in rows {
         let key = r.project_id.to_string();
-        if out.contains_key(&key) {
+        let parent = r.membership_type == "parent";
+        if out.contains_key(&key) || !(parent || include_members) {
             continue;
         }
         let mut m = Map::new();
         m.insert("campaign_id".into(), json!(r.group_id));
         m.insert("campaign_name".into(), json!(r.group_name));
-        if include_members {
+        if parent {
             m.insert(
                 "member_count".into(),
                 json!(counts.get(&r.group_id).copied().unwrap_or(0)),

@@ -56,6 +56,16 @@ pub async fn job_json(c: &mut impl Conn, row: &RecordRow) -> ApiResult<Value> {
         .unwrap_or(Value::Null))
 }
 
+/// Custom actions answer a missing record in the `{success:false}` envelope.
+pub fn envelope_404(e: ApiError, msg: &str) -> ApiError {
+    match e {
+        ApiError::NotFound(_) | ApiError::NotFoundPlain => {
+            ApiError::envelope(StatusCode::NOT_FOUND, msg)
+        }
+        other => other,
+    }
+}
+
 pub async fn fetch_job(s: &AppState, id: &str) -> ApiResult<RecordRow> {
     crud::fetch(s, &JOB, id).await
 }
@@ -66,6 +76,7 @@ pub async fn list(
 ) -> ApiResult<Json<Value>> {
     let mut c = s.conn();
     let mut filters = crud::filters_of(&JOB, &[("project", "project_id")], &q)?;
+    crud::check_choice_filters(&mut c, &JOB, &[("project", "project_id")], &filters).await?;
     if let Some(u) = q.get("project__uuid").filter(|u| !u.is_empty()) {
         let pid = match uuid::Uuid::parse_str(u.trim()) {
             Ok(u) => relations::project_id_by_uuid(&mut c, u).await?,
@@ -155,7 +166,9 @@ async fn delete_cascade(s: &AppState, job_ids: &[i64]) -> ApiResult<usize> {
 }
 
 pub async fn destroy(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
-    let row = fetch_job(&s, &id).await?;
+    let row = fetch_job(&s, &id)
+        .await
+        .map_err(|e| envelope_404(e, "Job not found"))?;
     delete_cascade(&s, &[row.pk().as_i64().unwrap_or_default()]).await?;
     Ok(Json(json!({"success": true, "data": {"deleted": true}})))
 }
@@ -164,7 +177,9 @@ pub async fn dependent_jobs(
     State(s): State<AppState>,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    let row = fetch_job(&s, &id).await?;
+    let row = fetch_job(&s, &id)
+        .await
+        .map_err(|e| envelope_404(e, "Job matching query does not exist."))?;
     let mut c = s.conn();
     let ids = relations::dependent_jobs(&mut c, row.pk().as_i64().unwrap_or_default()).await?;
     let rows = rows_in_order(&mut c, &ids).await?;
@@ -192,7 +207,7 @@ fn job_ids_of(input: &Input) -> ApiResult<Vec<i64>> {
     let Some(v) = input.get("job_ids") else {
         return Err(ApiError::envelope(
             StatusCode::BAD_REQUEST,
-            "job_ids is required",
+            "No job IDs provided",
         ));
     };
     let list = match v {
@@ -206,6 +221,7 @@ fn job_ids_of(input: &Input) -> ApiResult<Vec<i64>> {
             _ => None,
         })
         .collect::<Option<Vec<i64>>>()
+        .filter(|ids| !ids.is_empty())
         .ok_or_else(|| {
             ApiError::envelope(StatusCode::BAD_REQUEST, "job_ids must be a list of job ids")
         })

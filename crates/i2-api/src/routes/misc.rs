@@ -18,9 +18,10 @@ use crate::AppState;
 use crate::crud::Resource;
 use crate::error::ApiResult;
 
+// No ORDER BY: upstream lists file types in seed (insertion) order.
 pub static FILE_TYPES: Resource = Resource {
     table: &FILE_TYPE,
-    order_by: "name",
+    order_by: "",
     filters: &[],
 };
 pub static FILE_IMPORTS: Resource = Resource {
@@ -67,16 +68,26 @@ pub async fn version(State(s): State<AppState>) -> Json<Value> {
 pub const ROOT_ENTRIES: &[&str] = &[
     "projects",
     "projecttags",
-    "projectexports",
     "projectgroups",
     "projectgroupmemberships",
     "files",
     "files_by_uuid",
-    "jobs",
     "filetypes",
     "fileimports",
     "fileuses",
+    "jobs",
+    "projectexports",
 ];
+
+/// Upstream's health view sits behind CSRF protection, so a POST is refused with 403.
+pub async fn health_post() -> Response {
+    (
+        StatusCode::FORBIDDEN,
+        [(axum::http::header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        "<h1>Forbidden (403)</h1><p>CSRF verification failed. Request aborted.</p>",
+    )
+        .into_response()
+}
 
 pub async fn api_root(headers: HeaderMap) -> Json<Value> {
     let host = headers

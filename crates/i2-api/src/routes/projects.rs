@@ -102,10 +102,7 @@ async fn check_name(c: &mut impl Conn, input: &Input, except: Option<i64>) -> Ap
     let Some(name) = input.str("name") else {
         return Ok(());
     };
-    if !name
-        .chars()
-        .all(|ch| ch.is_alphanumeric() || ch == '_' || ch == '-')
-    {
+    if !names::is_valid_project_name(&name) {
         return Err(ApiError::field(
             "name",
             format!("Your project name contains whitespace or special characters [{name}]"),
@@ -204,7 +201,9 @@ async fn update(s: AppState, id: String, input: Input, partial: bool) -> ApiResu
         Mode::Replace(existing.clone())
     };
     let values = drf::validate(&mut c, &PROJECT, &input, &mode, &[], &[]).await?;
-    check_name(&mut c, &input, pk).await?;
+    // Upstream compares against every project, itself included.
+    let _ = pk;
+    check_name(&mut c, &input, None).await?;
     let row = records::update(&mut c, &PROJECT, drf::cell_arg(existing.pk()), values).await?;
     Ok(Json(project_json(&mut c, &row).await?))
 }
@@ -262,7 +261,9 @@ fn project_id(row: &RecordRow) -> i64 {
 }
 
 pub async fn job_tree(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
-    let row = fetch_project(&s, &id).await?;
+    let row = fetch_project(&s, &id)
+        .await
+        .map_err(|e| jobs::envelope_404(e, "Project not found"))?;
     touch(&s, &row).await?;
     let mut c = s.conn();
     let pid = project_id(&row);
@@ -404,7 +405,10 @@ pub async fn job_char_values(
 }
 
 pub async fn exports(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
-    let row = fetch_project(&s, &id).await?;
+    let row = fetch_project(&s, &id)
+        .await
+        .map_err(|e| jobs::envelope_404(e, "Project not found"))?;
+    touch(&s, &row).await?;
     let rows = records::list(
         &mut s.conn(),
         &PROJECT_EXPORT,
@@ -424,6 +428,7 @@ pub async fn tags_list(
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
     let row = fetch_project(&s, &id).await?;
+    touch(&s, &row).await?;
     let mut c = s.conn();
     let pid = project_id(&row);
     let links = relations::tags_of_projects(&mut c, &[pid])
@@ -463,20 +468,16 @@ pub async fn tags_add(
             .into_response());
     };
     relations::link_tag(&mut c, project_id(&row), tag_id).await?;
+    touch(&s, &row).await?;
     let text = tag
         .get(&PROJECT_TAG, "text")
         .as_str()
         .unwrap_or_default()
         .to_string();
-    let name = row
-        .get(&PROJECT, "name")
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
-    Ok(Json(
-        json!({"status": "success", "message": format!("Tag '{text}' added to project '{name}'")}),
+    Ok(
+        Json(json!({"status": "success", "message": format!("Tag '{text}' added to project")}))
+            .into_response(),
     )
-    .into_response())
 }
 
 pub async fn tags_remove(
@@ -484,6 +485,7 @@ pub async fn tags_remove(
     Path((id, tag_id)): Path<(String, String)>,
 ) -> ApiResult<Response> {
     let row = fetch_project(&s, &id).await?;
+    touch(&s, &row).await?;
     let mut c = s.conn();
     let tag = match tag_id.parse::<i64>() {
         Ok(t) => records::get(&mut c, &PROJECT_TAG, Arg::Int(t)).await?,
@@ -503,12 +505,10 @@ pub async fn tags_remove(
         .as_str()
         .unwrap_or_default()
         .to_string();
-    let name = row
-        .get(&PROJECT, "name")
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
-    Ok(Json(json!({"status": "success", "message": format!("Tag '{text}' removed from project '{name}'")})).into_response())
+    Ok(
+        Json(json!({"status": "success", "message": format!("Tag '{text}' removed from project")}))
+            .into_response(),
+    )
 }
 
 pub async fn add_tag_by_text(
@@ -524,7 +524,7 @@ pub async fn add_tag_by_text(
     if text.is_empty() {
         return Ok((
             StatusCode::BAD_REQUEST,
-            Json(json!({"error": "Tag text is required"})),
+            Json(json!({"error": "text is required"})),
         )
             .into_response());
     }
@@ -570,17 +570,13 @@ pub async fn add_tag_by_text(
     };
     let tid = tag.pk().as_i64().unwrap_or_default();
     relations::link_tag(&mut c, project_id(&row), tid).await?;
+    touch(&s, &row).await?;
     let members = relations::projects_of_tags(&mut c, &[tid]).await?;
-    let name = row
-        .get(&PROJECT, "name")
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
     Ok(Json(json!({
         "status": "success",
         "tag": {"id": tid, "text": text, "parent": Value::Null, "projects": members.get(&tid).cloned().unwrap_or_default()},
         "created": created,
-        "message": format!("Tag '{text}' added to project '{name}'"),
+        "message": format!("Tag '{text}' added to project"),
     }))
     .into_response())
 }
@@ -607,7 +603,7 @@ pub async fn project_file(
 ) -> ApiResult<Response> {
     let row = fetch_project(&s, &id).await?;
     let rel = q.get("path").cloned().unwrap_or_default();
-    files::serve_project_path(&project_dir(&row), &rel, false).await
+    files::serve_project_path(&project_dir(&row), &rel).await
 }
 
 pub async fn files_by_path(
@@ -615,7 +611,7 @@ pub async fn files_by_path(
     Path((id, rel)): Path<(String, String)>,
 ) -> ApiResult<Response> {
     let row = fetch_project(&s, &id).await?;
-    files::serve_project_path(&project_dir(&row), &rel, false).await
+    files::serve_project_path(&project_dir(&row), &rel).await
 }
 
 /// Expose the cell helper for sibling modules.

@@ -1,0 +1,302 @@
+//! Test harness: the real application on a fresh SQLite file or a fresh PostgreSQL
+//! database, driven in-process through the router (no sockets needed).
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use http_body_util::BodyExt;
+use i2_api::{ApiConfig, AppState};
+use i2_store::{Db, DbTarget};
+use tower::ServiceExt;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+}
+
+/// The PostgreSQL admin URL the test command provides. Tests that need PostgreSQL fail
+/// without it unless `I2_SKIP_PG=1`, which they report loudly.
+pub fn pg_admin_url() -> Option<String> {
+    match std::env::var("I2_TEST_PG_URL") {
+        Ok(u) if !u.is_empty() => Some(u),
+        _ => {
+            if std::env::var("I2_SKIP_PG").is_ok_and(|v| v == "1") {
+                eprintln!(
+                    "NOTICE: PostgreSQL part SKIPPED (I2_SKIP_PG=1); run scripts/test.sh for the full suite"
+                );
+                None
+            } else {
+                panic!(
+                    "I2_TEST_PG_URL is not set: run the suite with scripts/test.sh (or set I2_SKIP_PG=1 to skip PostgreSQL knowingly)"
+                );
+            }
+        }
+    }
+}
+
+/// `postgresql://u@h:5432/postgres?x=y` with the database name replaced.
+pub fn with_database(url: &str, db: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let root = match base.rsplit_once('/') {
+        Some((r, _)) if r.contains("://") && r.len() > r.find("://").unwrap_or(0) + 3 => r,
+        _ => base,
+    };
+    match query {
+        Some(q) => format!("{root}/{db}?{q}"),
+        None => format!("{root}/{db}"),
+    }
+}
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+/// A fresh, empty PostgreSQL database; dropped by [`PgDatabase::drop_now`].
+pub struct PgDatabase {
+    pub name: String,
+    pub url: String,
+    admin: String,
+}
+
+impl PgDatabase {
+    pub async fn create(admin: &str) -> PgDatabase {
+        let name = format!(
+            "i2test_{}_{}_{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::SeqCst),
+            chrono_free_stamp()
+        );
+        let db = Db::connect(&DbTarget::parse(admin).expect("admin url"), 1)
+            .await
+            .expect("connect admin");
+        use i2_store::Conn;
+        let mut c = db.clone();
+        c.execute(&format!("CREATE DATABASE {name}"), vec![])
+            .await
+            .expect("create database");
+        db.close().await;
+        PgDatabase {
+            url: with_database(admin, &name),
+            name,
+            admin: admin.to_string(),
+        }
+    }
+
+    pub async fn drop_now(self) {
+        if let Ok(db) = Db::connect(&DbTarget::parse(&self.admin).expect("admin url"), 1).await {
+            use i2_store::Conn;
+            let mut c = db.clone();
+            let _ = c
+                .execute(
+                    &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name),
+                    vec![],
+                )
+                .await;
+            db.close().await;
+        }
+    }
+}
+
+fn chrono_free_stamp() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_micros() % 1_000_000_000)
+        .unwrap_or(0)
+}
+
+/// The application under test.
+pub struct TestApp {
+    pub backend: Backend,
+    pub router: Router,
+    pub db: Db,
+    pub dir: tempfile::TempDir,
+    pub projects_dir: PathBuf,
+    pg: Option<PgDatabase>,
+}
+
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: axum::http::HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl Reply {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
+            panic!(
+                "body is not JSON ({e}): {}",
+                String::from_utf8_lossy(&self.body)
+            )
+        })
+    }
+    pub fn content_type(&self) -> String {
+        self.headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_string()
+    }
+}
+
+impl TestApp {
+    /// A migrated, empty database of the given kind; `None` when PostgreSQL is knowingly skipped.
+    pub async fn start(backend: Backend) -> Option<TestApp> {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let projects_dir = dir.path().join("CCP4X_PROJECTS");
+        std::fs::create_dir_all(&projects_dir).expect("projects dir");
+        let (target, pg) = match backend {
+            Backend::Sqlite => (DbTarget::Sqlite(dir.path().join("db.sqlite3")), None),
+            Backend::Postgres => {
+                let admin = pg_admin_url()?;
+                let pg = PgDatabase::create(&admin).await;
+                (DbTarget::parse(&pg.url).expect("pg url"), Some(pg))
+            }
+        };
+        let db = i2server::app::open_database(&target, true)
+            .await
+            .expect("open database");
+        let mut config = ApiConfig::for_projects_dir(projects_dir.clone());
+        config.user = "tester".into();
+        config.host = "testhost".into();
+        let router = i2_api::router(AppState::new(db.clone(), config));
+        Some(TestApp {
+            backend,
+            router,
+            db,
+            dir,
+            projects_dir,
+            pg,
+        })
+    }
+
+    pub async fn request(&self, req: Request<Body>) -> Reply {
+        let resp = self
+            .router
+            .clone()
+            .oneshot(req)
+            .await
+            .expect("infallible router");
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let body = resp
+            .into_body()
+            .collect()
+            .await
+            .expect("body")
+            .to_bytes()
+            .to_vec();
+        Reply {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> Reply {
+        self.request(Request::get(path).body(Body::empty()).expect("request"))
+            .await
+    }
+
+    pub async fn send_json(&self, method: &str, path: &str, v: serde_json::Value) -> Reply {
+        self.request(
+            Request::builder()
+                .method(method)
+                .uri(path)
+                .header("content-type", "application/json")
+                .body(Body::from(v.to_string()))
+                .expect("request"),
+        )
+        .await
+    }
+
+    pub fn root(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub async fn finish(self) {
+        self.db.close().await;
+        if let Some(pg) = self.pg {
+            pg.drop_now().await;
+        }
+    }
+}
+
+/// The Python with upstream `ccp4i2` installed (set by scripts/test.sh).
+pub fn upstream_python() -> Option<PathBuf> {
+    match std::env::var("I2_TEST_PYTHON") {
+        Ok(p) if !p.is_empty() => Some(PathBuf::from(p)),
+        _ => {
+            if std::env::var("I2_SKIP_PY").is_ok_and(|v| v == "1") {
+                eprintln!(
+                    "NOTICE: upstream comparison SKIPPED (I2_SKIP_PY=1); run scripts/test.sh for the full suite"
+                );
+                None
+            } else {
+                panic!(
+                    "I2_TEST_PYTHON is not set: run the suite with scripts/test.sh (or set I2_SKIP_PY=1 to skip upstream comparisons knowingly)"
+                );
+            }
+        }
+    }
+}
+
+/// Upstream's settings refuse a PostgreSQL URL without a password; trust auth ignores it.
+pub fn with_dummy_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    match rest.split_once('@') {
+        Some((user, host)) if !user.contains(':') => format!("{scheme}://{user}:unused@{host}"),
+        _ => url.to_string(),
+    }
+}
+
+/// Run an upstream Django management command with the given database and home.
+pub fn upstream_manage(
+    py: &Path,
+    home: &Path,
+    database_url: &str,
+    args: &[&str],
+) -> std::process::Output {
+    std::fs::create_dir_all(home).expect("home");
+    std::process::Command::new(py)
+        .arg("-m")
+        .arg("django")
+        .args(args)
+        .current_dir(home)
+        .env("CCP4I2_HOME", home)
+        .env("CCP4I2_PROJECTS_DIR", home.join("projects"))
+        .env("DJANGO_SETTINGS_MODULE", "ccp4i2.config.settings")
+        .env("DATABASE_URL", database_url)
+        .env_remove("CCP4I2_LOCAL_SESSION_TOKEN")
+        .env_remove("CCP4I2_REQUIRE_AUTH")
+        .output()
+        .expect("run upstream python")
+}
+
+/// The workspace root (for files such as tests/schema/compare_schema.py).
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("workspace root")
+}
