@@ -228,6 +228,11 @@ impl TestApp {
         .await
     }
 
+    /// The PostgreSQL URL of this app's database, if it runs on PostgreSQL.
+    pub fn pg_url(&self) -> Option<String> {
+        self.pg.as_ref().map(|p| p.url.clone())
+    }
+
     pub fn root(&self) -> &Path {
         self.dir.path()
     }
@@ -299,4 +304,107 @@ pub fn workspace_root() -> PathBuf {
         .join("../..")
         .canonicalize()
         .expect("workspace root")
+}
+
+/// A free loopback port (bound, then released).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
+/// A minimal HTTP/1.1 GET over loopback (no client library needed): status and body.
+pub fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .ok()?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut buf = Vec::new();
+    s.read_to_end(&mut buf).ok()?;
+    let text = String::from_utf8_lossy(&buf).into_owned();
+    let status = text.split_whitespace().nth(1)?.parse().ok()?;
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    // Bodies here are small JSON; undo chunked framing if present.
+    let body = if text
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        dechunk(&body)
+    } else {
+        body
+    };
+    Some((status, body))
+}
+
+fn dechunk(s: &str) -> String {
+    let mut out = String::new();
+    let mut rest = s;
+    while let Some((size, after)) = rest.split_once("\r\n") {
+        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+        if n == 0 || after.len() < n {
+            break;
+        }
+        out.push_str(&after[..n]);
+        rest = after[n..].trim_start_matches("\r\n");
+    }
+    out
+}
+
+/// Poll until `GET path` answers 200 or the deadline passes.
+pub fn wait_healthy(port: u16, path: &str, secs: u64) -> bool {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    while std::time::Instant::now() < deadline {
+        if matches!(http_get(port, path), Some((200, _))) {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    false
+}
+
+/// A child process killed when dropped.
+pub struct Child(pub std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Start the upstream server (uvicorn) on `port` against `database_url`.
+pub fn start_upstream_server(py: &Path, home: &Path, database_url: &str, port: u16) -> Child {
+    std::fs::create_dir_all(home).expect("home");
+    let log = std::fs::File::create(home.join("server.log")).expect("log");
+    let child = std::process::Command::new(py)
+        .args([
+            "-m",
+            "uvicorn",
+            "ccp4i2.config.asgi:application",
+            "--host",
+            "127.0.0.1",
+        ])
+        .args(["--port", &port.to_string(), "--log-level", "warning"])
+        .current_dir(home)
+        .env("CCP4I2_HOME", home)
+        .env("CCP4I2_PROJECTS_DIR", home.join("projects"))
+        .env("DJANGO_SETTINGS_MODULE", "ccp4i2.config.settings")
+        .env("DEBUG", "True")
+        .env("DATABASE_URL", database_url)
+        .env_remove("CCP4I2_LOCAL_SESSION_TOKEN")
+        .env_remove("CCP4I2_REQUIRE_AUTH")
+        .stdout(log.try_clone().expect("log"))
+        .stderr(log)
+        .spawn()
+        .expect("start upstream server");
+    Child(child)
 }
