@@ -414,3 +414,67 @@ pub async fn campaigns_of(
     c.fetch_all(&sql, project_ids.iter().map(|i| Arg::Int(*i)).collect())
         .await
 }
+
+/// A queued or running job, for `active_jobs/`.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ActiveJob {
+    pub id: i64,
+    pub project: String,
+    pub task: String,
+    pub uuid: crate::DbUuid,
+    pub number: String,
+    pub status: i32,
+    pub pid: Option<i32>,
+}
+
+/// Jobs whose status is Queued, Running or Running remotely.
+pub async fn active_jobs(c: &mut impl Conn) -> Result<Vec<ActiveJob>, StoreError> {
+    c.fetch_all(
+        "SELECT j.id, p.name AS project, j.task_name AS task, j.uuid, j.number, j.status, \
+         j.process_id AS pid FROM ccp4i2_job j JOIN ccp4i2_project p ON p.id = j.project_id \
+         WHERE j.status IN (2, 3, 7) ORDER BY j.id",
+        vec![],
+    )
+    .await
+}
+
+pub async fn job_ids_of_project(
+    c: &mut impl Conn,
+    project_id: i64,
+) -> Result<Vec<i64>, StoreError> {
+    let rows: Vec<(i64,)> = c
+        .fetch_all(
+            "SELECT id FROM ccp4i2_job WHERE project_id = $1 ORDER BY id",
+            args![project_id],
+        )
+        .await?;
+    Ok(rows.into_iter().map(|r| r.0).collect())
+}
+
+/// Delete a file row with its uses, import and export records (not the file on disk).
+pub async fn delete_file_rows(c: &mut impl Conn, file_id: i64) -> Result<(), StoreError> {
+    for sql in [
+        "DELETE FROM ccp4i2_fileuse WHERE file_id = $1",
+        "DELETE FROM ccp4i2_fileimport WHERE file_id = $1",
+        "DELETE FROM ccp4i2_fileexport WHERE file_id = $1",
+        "DELETE FROM ccp4i2_file WHERE id = $1",
+    ] {
+        c.execute(sql, args![file_id]).await?;
+    }
+    Ok(())
+}
+
+/// Delete a project group and its memberships.
+pub async fn delete_group(c: &mut impl Conn, group_id: i64) -> Result<(), StoreError> {
+    c.execute(
+        "DELETE FROM ccp4i2_projectgroupmembership WHERE group_id = $1",
+        args![group_id],
+    )
+    .await?;
+    c.execute(
+        "DELETE FROM ccp4i2_projectgroup WHERE id = $1",
+        args![group_id],
+    )
+    .await?;
+    Ok(())
+}

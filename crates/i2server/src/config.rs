@@ -156,15 +156,14 @@ impl Settings {
             None => 100 * 1024 * 1024,
         };
         let cors = get(env, "CORS_ALLOWED_ORIGINS").map(list);
-        if let Some(origins) = &cors {
-            if let Some(bad) = origins
+        if let Some(origins) = &cors
+            && let Some(bad) = origins
                 .iter()
                 .find(|o| !(o.starts_with("http://") || o.starts_with("https://")))
-            {
-                return Err(ConfigError(format!(
-                    "CORS_ALLOWED_ORIGINS entry {bad:?} is not an origin like https://host[:port]"
-                )));
-            }
+        {
+            return Err(ConfigError(format!(
+                "CORS_ALLOWED_ORIGINS entry {bad:?} is not an origin like https://host[:port]"
+            )));
         }
         let allowed_hosts = get(env, "ALLOWED_HOSTS")
             .map(list)
@@ -233,6 +232,14 @@ fn current_user_name() -> Option<String> {
         (f.len() > 2 && f[2] == uid).then(|| f[0].to_string())
     })
 }
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ConfigError {}
 
 #[cfg(test)]
 mod tests {
@@ -329,11 +336,3 @@ mod tests {
         assert!(!format!("{:?}", s.database).contains("hunter2"));
     }
 }
-
-impl std::fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for ConfigError {}

@@ -257,13 +257,13 @@ async fn replay(app: &TestApp, rec: &Recording) -> Vec<String> {
                 }
             }
         }
-        if let Some(text) = ex.get("body_text").and_then(Value::as_str) {
-            if reply.body != text.as_bytes() {
-                bad(format!(
-                    "body {:?}, want {text:?}",
-                    String::from_utf8_lossy(&reply.body)
-                ));
-            }
+        if let Some(text) = ex.get("body_text").and_then(Value::as_str)
+            && reply.body != text.as_bytes()
+        {
+            bad(format!(
+                "body {:?}, want {text:?}",
+                String::from_utf8_lossy(&reply.body)
+            ));
         }
         if ex["compare"].as_str() == Some("json") {
             let parsed = if reply.body.is_empty() {

@@ -169,14 +169,7 @@ pub async fn destroy(State(s): State<AppState>, Path(id): Path<String>) -> ApiRe
     let row = crud::fetch(&s, &FILE, &id).await?;
     let mut tx = s.db.begin().await?;
     let fid = row.pk().as_i64().unwrap_or_default();
-    for sql in [
-        "DELETE FROM ccp4i2_fileuse WHERE file_id = $1",
-        "DELETE FROM ccp4i2_fileimport WHERE file_id = $1",
-        "DELETE FROM ccp4i2_fileexport WHERE file_id = $1",
-        "DELETE FROM ccp4i2_file WHERE id = $1",
-    ] {
-        tx.execute(sql, i2_store::args![fid]).await?;
-    }
+    relations::delete_file_rows(&mut tx, fid).await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }

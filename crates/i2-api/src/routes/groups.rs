@@ -138,16 +138,7 @@ pub async fn destroy(State(s): State<AppState>, Path(id): Path<String>) -> ApiRe
     let row = crud::fetch(&s, &PROJECT_GROUP, &id).await?;
     let mut tx = s.db.begin().await?;
     let gid = row.pk().as_i64().unwrap_or_default();
-    tx.execute(
-        "DELETE FROM ccp4i2_projectgroupmembership WHERE group_id = $1",
-        i2_store::args![gid],
-    )
-    .await?;
-    tx.execute(
-        "DELETE FROM ccp4i2_projectgroup WHERE id = $1",
-        i2_store::args![gid],
-    )
-    .await?;
+    relations::delete_group(&mut tx, gid).await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }

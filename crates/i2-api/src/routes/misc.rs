@@ -8,7 +8,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use i2_core::JobStatus;
-use i2_store::Conn;
+use i2_store::relations;
 use i2_store::tables::{
     FILE_IMPORT, FILE_TYPE, FILE_USE, PROJECT_EXPORT, PROJECT_GROUP_MEMBERSHIP,
 };
@@ -107,26 +107,10 @@ pub async fn api_root(headers: HeaderMap) -> Json<Value> {
 }
 
 pub async fn active_jobs(State(s): State<AppState>) -> ApiResult<Json<Value>> {
-    let rows: Vec<(
-        i64,
-        String,
-        String,
-        i2_store::DbUuid,
-        String,
-        i32,
-        Option<i32>,
-    )> = s
-        .conn()
-        .fetch_all(
-            "SELECT j.id, p.name, j.task_name, j.uuid, j.number, j.status, j.process_id \
-             FROM ccp4i2_job j JOIN ccp4i2_project p ON p.id = j.project_id \
-             WHERE j.status IN (2, 3, 7) ORDER BY j.id",
-            vec![],
-        )
-        .await?;
+    let rows = relations::active_jobs(&mut s.conn()).await?;
     let jobs: Vec<Value> = rows
         .into_iter()
-        .map(|(id, project, task, uuid, number, status, pid)| {
+        .map(|relations::ActiveJob { id, project, task, uuid, number, status, pid }| {
             let mem = pid.and_then(resident_bytes);
             json!({
                 "project": project,

@@ -296,7 +296,7 @@ pub async fn job_tree(State(s): State<AppState>, Path(id): Path<String>) -> ApiR
         }
     }
     // Build nodes, then attach children to parents (siblings newest first).
-    let mut nodes: HashMap<i64, (Option<i64>, Vec<u32>, Map<String, Value>)> = HashMap::new();
+    let mut nodes: HashMap<i64, Node> = HashMap::new();
     for r in &job_rows {
         let jid = r.pk().as_i64().unwrap_or_default();
         let (fv, cv) = kpis.remove(&jid).unwrap_or_default();
@@ -366,17 +366,12 @@ async fn per_job_rows(
     let row = fetch_project(s, id).await?;
     touch(s, &row).await?;
     let mut c = s.conn();
-    let jobs: Vec<(i64,)> = c
-        .fetch_all(
-            "SELECT id FROM ccp4i2_job WHERE project_id = $1",
-            i2_store::args![project_id(&row)],
-        )
-        .await?;
+    let jobs = relations::job_ids_of_project(&mut c, project_id(&row)).await?;
     let rows = records::list_in(
         &mut c,
         t,
         "job_id",
-        jobs.into_iter().map(|j| Arg::Int(j.0)).collect(),
+        jobs.into_iter().map(Arg::Int).collect(),
         "id",
     )
     .await?;
