@@ -37,13 +37,13 @@ pub fn write_columns(src: &Path, dst: &Path, columns: &[(&str, &str)]) -> Result
             FormatError::Missing(format!("{} has no column {from:?}", src.display()))
         })?);
     }
-    // The new data columns belong to the dataset of the last selected column (as upstream).
+    // As upstream: when the source has several datasets, the new file gets a copy of the
+    // dataset of the last selected column (even HKL_base) as dataset 1.
     let source_ds = indices
         .last()
         .and_then(|&i| h.columns.get(i))
-        .map(|c| c.dataset_id)
-        .filter(|&id| id != 0)
-        .and_then(|id| h.dataset(id));
+        .and_then(|c| h.dataset(c.dataset_id))
+        .filter(|_| h.datasets.len() > 1);
     let data = read_columns(src, &h, &indices)?;
     let labels: Vec<(&str, &str)> = ["H", "K", "L"]
         .iter()
@@ -134,7 +134,11 @@ impl MiniMtz<'_> {
         r.extend(h.symops.iter().map(|s| format!("SYMM {s}")));
         r.push(self.reso_record());
         r.push("VALM NAN".into());
-        let data_ds = if self.dataset.is_some() { 1 } else { 0 };
+        // Columns of HKL_base stay in dataset 0.
+        let data_ds = match self.dataset {
+            Some(d) if d.id != 0 => 1,
+            _ => 0,
+        };
         for (i, (label, kind)) in self.labels.iter().enumerate() {
             let (min, max) = self.data.get(i).map_or((0.0, 0.0), |c| min_max(c));
             let ds = if i < 3 { 0 } else { data_ds };
