@@ -47,7 +47,11 @@ const PATTERNS: [(&str, GroupKind, u8); 9] = [
 ];
 
 /// The column labels upstream gives a mini-MTZ for a selection with this type signature,
-/// with the kind and content flag it records on the File row.
+/// with its kind and content flag. Observed on the reference server: the upload is kept in
+/// `CCP4_DOWNLOADED_FILES/`, the split file goes to `CCP4_IMPORTED_FILES/<slugified name>`,
+/// the File annotation lists the original labels
+/// (`Imported from x.mtz; Crystal: C; Dataset: D; Columns: F, SIGF`). One oddity: an I± (KMKM)
+/// selection gets `Iplus…` labels but the File row records content 2, not 1.
 pub fn mini_mtz_labels(signature: &str) -> Option<(GroupKind, u8, &'static [&'static str])> {
     Some(match signature {
         "KMKM" | "JQJQ" => (
