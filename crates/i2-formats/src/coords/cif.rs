@@ -1,0 +1,304 @@
+//! A small CIF reader: tokens (bare words, quoted strings, `;` text fields), `data_` blocks,
+//! tag-value pairs and `loop_` tables of the first block, then the coordinate items.
+
+use std::collections::HashMap;
+
+use super::{Atom, Chain, EntityType, Residue, Structure, assign_entities, residues};
+use crate::error::{FormatError, Result};
+use crate::mtz::Cell;
+use crate::mtz::spacegroup;
+
+pub fn looks_like_cif(text: &str) -> bool {
+    text.lines()
+        .map(str::trim_start)
+        .find(|l| !l.is_empty() && !l.starts_with('#'))
+        .is_some_and(|l| l.starts_with("data_"))
+}
+
+/// The first data block: single items and loops (column tags → values).
+#[derive(Debug, Default)]
+pub struct Block {
+    pub name: String,
+    pub items: HashMap<String, String>,
+    pub loops: Vec<Loop>,
+}
+
+#[derive(Debug, Default)]
+pub struct Loop {
+    pub tags: Vec<String>,
+    pub values: Vec<String>,
+}
+
+impl Loop {
+    pub fn column(&self, tag: &str) -> Option<usize> {
+        self.tags.iter().position(|t| t.eq_ignore_ascii_case(tag))
+    }
+
+    pub fn rows(&self) -> impl Iterator<Item = &[String]> {
+        self.values.chunks_exact(self.tags.len().max(1))
+    }
+}
+
+impl Block {
+    pub fn find_loop(&self, tag: &str) -> Option<&Loop> {
+        self.loops.iter().find(|l| l.column(tag).is_some())
+    }
+
+    /// A value given either as a single item or in a one-row loop; `.`/`?` mean absent.
+    pub fn value(&self, tag: &str) -> Option<&str> {
+        let v = self
+            .items
+            .get(&tag.to_ascii_lowercase())
+            .map(String::as_str)
+            .or_else(|| {
+                let l = self.find_loop(tag)?;
+                l.rows().next()?.get(l.column(tag)?).map(String::as_str)
+            })?;
+        (v != "." && v != "?").then_some(v)
+    }
+}
+
+/// Tokens of CIF text. Quoted strings end at a matching quote followed by whitespace.
+fn tokens(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut lines = text.lines().peekable();
+    while let Some(line) = lines.next() {
+        if let Some(first) = line.strip_prefix(';') {
+            let mut field = first.to_string();
+            for next in lines.by_ref() {
+                if next.starts_with(';') {
+                    break;
+                }
+                field.push('\n');
+                field.push_str(next);
+            }
+            out.push(field);
+            continue;
+        }
+        let b = line.as_bytes();
+        let mut i = 0;
+        while i < b.len() {
+            let c = b[i];
+            if c.is_ascii_whitespace() {
+                i += 1;
+            } else if c == b'#' {
+                break;
+            } else if c == b'\'' || c == b'"' {
+                let start = i + 1;
+                let mut j = start;
+                while j < b.len()
+                    && !(b[j] == c && (j + 1 == b.len() || b[j + 1].is_ascii_whitespace()))
+                {
+                    j += 1;
+                }
+                out.push(line.get(start..j.min(b.len())).unwrap_or("").to_string());
+                i = j + 1;
+            } else {
+                let start = i;
+                while i < b.len() && !b[i].is_ascii_whitespace() {
+                    i += 1;
+                }
+                out.push(line.get(start..i).unwrap_or("").to_string());
+            }
+        }
+    }
+    out
+}
+
+/// Parse the first data block of CIF text.
+pub fn first_block(text: &str) -> Result<Block> {
+    let toks = tokens(text);
+    let mut it = toks.into_iter().peekable();
+    let mut block = Block::default();
+    let mut started = false;
+    while let Some(t) = it.next() {
+        let lower = t.to_ascii_lowercase();
+        if let Some(name) = t.strip_prefix("data_") {
+            if started {
+                break;
+            }
+            started = true;
+            block.name = name.to_string();
+        } else if !started {
+            continue;
+        } else if lower == "loop_" {
+            let mut l = Loop::default();
+            while it.peek().is_some_and(|t| t.starts_with('_')) {
+                l.tags.extend(it.next().map(|t| t.to_ascii_lowercase()));
+            }
+            while it.peek().is_some_and(|t| !is_keyword(t)) {
+                l.values.extend(it.next());
+            }
+            if l.tags.is_empty() || l.values.len() % l.tags.len() != 0 {
+                return Err(FormatError::Corrupt(format!(
+                    "CIF loop with {} tags has {} values",
+                    l.tags.len(),
+                    l.values.len()
+                )));
+            }
+            block.loops.push(l);
+        } else if t.starts_with('_') {
+            match it.next_if(|v| !is_keyword(v)) {
+                Some(v) => {
+                    block.items.insert(lower, v);
+                }
+                None => return Err(FormatError::Corrupt(format!("CIF tag {t} has no value"))),
+            }
+        }
+    }
+    if !started {
+        return Err(FormatError::NotThisFormat(
+            "no data_ block: not a CIF file".into(),
+        ));
+    }
+    Ok(block)
+}
+
+fn is_keyword(t: &str) -> bool {
+    t.starts_with('_')
+        || t.starts_with("data_")
+        || t.eq_ignore_ascii_case("loop_")
+        || t.starts_with("save_")
+        || t.eq_ignore_ascii_case("global_")
+        || t.eq_ignore_ascii_case("stop_")
+}
+
+/// Coordinates from an mmCIF block (first model, chains named by `auth_asym_id`).
+pub fn read_structure(text: &str) -> Result<Structure> {
+    let block = first_block(text)?;
+    let cell = (|| {
+        let n = |t: &str| block.value(t)?.parse::<f64>().ok();
+        Some(Cell {
+            a: n("_cell.length_a")?,
+            b: n("_cell.length_b")?,
+            c: n("_cell.length_c")?,
+            alpha: n("_cell.angle_alpha")?,
+            beta: n("_cell.angle_beta")?,
+            gamma: n("_cell.angle_gamma")?,
+        })
+    })();
+    let spacegroup = block
+        .value("_symmetry.space_group_name_H-M")
+        .or_else(|| block.value("_space_group.name_H-M_alt"))
+        .map(|n| spacegroup::resolve_hm(n, None).unwrap_or_else(|| n.to_string()));
+    let entity_types: HashMap<String, EntityType> = block
+        .find_loop("_entity.type")
+        .map(|l| {
+            let (Some(id), Some(ty)) = (l.column("_entity.id"), l.column("_entity.type")) else {
+                return HashMap::new();
+            };
+            l.rows()
+                .filter_map(|r| Some((r.get(id)?.clone(), entity_type(r.get(ty)?))))
+                .collect()
+        })
+        .or_else(|| {
+            let id = block.value("_entity.id")?;
+            Some(HashMap::from([(
+                id.to_string(),
+                entity_type(block.value("_entity.type")?),
+            )]))
+        })
+        .unwrap_or_default();
+    let atoms = block
+        .find_loop("_atom_site.id")
+        .or_else(|| block.find_loop("_atom_site.label_atom_id"))
+        .ok_or_else(|| {
+            FormatError::NotThisFormat("no _atom_site loop: not a coordinate mmCIF".into())
+        })?;
+    let col = |t: &str| atoms.column(t);
+    let c_group = col("_atom_site.group_pdb");
+    let c_elem = col("_atom_site.type_symbol");
+    let c_name = col("_atom_site.auth_atom_id").or(col("_atom_site.label_atom_id"));
+    let c_alt = col("_atom_site.label_alt_id");
+    let c_comp = col("_atom_site.auth_comp_id").or(col("_atom_site.label_comp_id"));
+    let c_chain = col("_atom_site.auth_asym_id").or(col("_atom_site.label_asym_id"));
+    let c_seq = col("_atom_site.auth_seq_id").or(col("_atom_site.label_seq_id"));
+    let c_icode = col("_atom_site.pdbx_pdb_ins_code");
+    let c_model = col("_atom_site.pdbx_pdb_model_num");
+    let c_entity = col("_atom_site.label_entity_id");
+    let mut s = Structure {
+        cell,
+        spacegroup,
+        n_models: 0,
+        chains: Vec::new(),
+    };
+    let mut models: Vec<String> = Vec::new();
+    for row in atoms.rows() {
+        let get = |c: Option<usize>| c.and_then(|i| row.get(i)).map(String::as_str).unwrap_or("");
+        let model = get(c_model).to_string();
+        if !models.contains(&model) {
+            models.push(model.clone());
+        }
+        if models.first() != Some(&model) {
+            continue;
+        }
+        let res_name = get(c_comp).to_string();
+        let seqnum = get(c_seq).parse::<i32>().unwrap_or(0);
+        let icode = get(c_icode)
+            .chars()
+            .next()
+            .filter(|c| !matches!(c, '?' | '.'));
+        let entity = entity_types
+            .get(get(c_entity))
+            .copied()
+            .unwrap_or(EntityType::Unknown);
+        let chain = Chain::find_or_add(&mut s.chains, get(c_chain));
+        let same = chain
+            .residues
+            .last()
+            .is_some_and(|r| r.seqnum == seqnum && r.icode == icode && r.name == res_name);
+        if !same {
+            chain.residues.push(Residue {
+                name: res_name,
+                seqnum,
+                icode,
+                het: get(c_group) == "HETATM",
+                entity,
+                atoms: Vec::new(),
+            });
+        }
+        if let Some(r) = chain.residues.last_mut() {
+            r.atoms.push(Atom {
+                name: get(c_name).to_string(),
+                element: residues::element_case(get(c_elem)),
+                altloc: get(c_alt)
+                    .chars()
+                    .next()
+                    .filter(|c| !matches!(c, '.' | '?')),
+            });
+        }
+    }
+    s.n_models = models.len();
+    for chain in &mut s.chains {
+        assign_entities(chain, None);
+    }
+    Ok(s)
+}
+
+fn entity_type(t: &str) -> EntityType {
+    match t.to_ascii_lowercase().as_str() {
+        "polymer" => EntityType::Polymer,
+        "non-polymer" => EntityType::NonPolymer,
+        "water" => EntityType::Water,
+        "branched" => EntityType::Branched,
+        _ => EntityType::Unknown,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_quotes_and_text_fields() {
+        let b = first_block(
+            "data_x\n_a 'it''s here' \n_b\n;line1\nline2\n;\nloop_\n_c.x _c.y\n1 2 3 4\n",
+        )
+        .expect("block");
+        assert_eq!(b.items["_a"], "it''s here");
+        assert_eq!(b.items["_b"], "line1\nline2");
+        assert_eq!(b.find_loop("_c.x").map(|l| l.values.len()), Some(4));
+        assert!(first_block("loop_\n_a\n").is_err());
+        assert!(first_block("data_x\nloop_\n_a _b\n1\n").is_err());
+    }
+}

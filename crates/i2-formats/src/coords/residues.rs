@@ -1,0 +1,111 @@
+//! Residue and element tables (chemistry facts) used to classify residues the way the
+//! upstream digest does through gemmi's tables.
+
+/// Standard amino acids with their one-letter codes.
+const AMINO: [(&str, char); 21] = [
+    ("ALA", 'A'),
+    ("ARG", 'R'),
+    ("ASN", 'N'),
+    ("ASP", 'D'),
+    ("CYS", 'C'),
+    ("GLN", 'Q'),
+    ("GLU", 'E'),
+    ("GLY", 'G'),
+    ("HIS", 'H'),
+    ("ILE", 'I'),
+    ("LEU", 'L'),
+    ("LYS", 'K'),
+    ("MET", 'M'),
+    ("PHE", 'F'),
+    ("PRO", 'P'),
+    ("SER", 'S'),
+    ("THR", 'T'),
+    ("TRP", 'W'),
+    ("TYR", 'Y'),
+    ("VAL", 'V'),
+    ("UNK", 'X'),
+];
+
+/// Common modified amino acids: polymer residues, one-letter code X in sequences.
+const MODIFIED_AMINO: &[&str] = &[
+    "MSE", "SEP", "TPO", "PTR", "CSO", "CSD", "CME", "HYP", "MLY", "MLZ", "M3L", "PCA", "KCX",
+    "LLP", "CAS", "OCS", "CSS", "CGU", "ABA", "AIB", "NLE", "ORN", "DAL", "DAR", "DGL", "DLE",
+    "DLY", "DPR", "DSN", "DTH", "DVA", "DPN", "DTY", "DTR", "DCY", "DGN", "DHI", "DIL", "DSG",
+    "MVA", "SAR", "NMC", "TYS", "SEC", "PYL", "FME", "ACE", "NH2", "CSX", "SCH", "SMC", "ALY",
+    "HIC", "MEN", "OMT", "TRQ", "CRO", "GYS", "CR2", "LYZ", "ASX", "GLX",
+];
+
+/// Nucleotides with their one-letter codes.
+const NUCLEIC: [(&str, char); 11] = [
+    ("A", 'A'),
+    ("C", 'C'),
+    ("G", 'G'),
+    ("U", 'U'),
+    ("I", 'I'),
+    ("DA", 'A'),
+    ("DC", 'C'),
+    ("DG", 'G'),
+    ("DT", 'T'),
+    ("DI", 'I'),
+    ("N", 'N'),
+];
+
+const MODIFIED_NUCLEIC: &[&str] = &[
+    "PSU", "5MC", "OMC", "OMG", "1MA", "2MG", "M2G", "7MG", "5MU", "H2U", "DU",
+];
+
+const WATER: &[&str] = &["HOH", "WAT", "DOD", "H2O"];
+
+/// Common saccharide residue names.
+const SACCHARIDES: &[&str] = &[
+    "NAG", "NDG", "MAN", "BMA", "GLC", "BGC", "GAL", "GLA", "FUC", "FUL", "SIA", "XYS", "XYP",
+    "A2G", "NGA", "FRU", "SUC", "TRE", "MAL", "LAT", "GCU", "BDP", "IDR", "RAM", "KDO",
+];
+
+const METALS: &[&str] = &[
+    "Li", "Be", "Na", "Mg", "Al", "K", "Ca", "Sc", "Ti", "V", "Cr", "Mn", "Fe", "Co", "Ni", "Cu",
+    "Zn", "Ga", "Rb", "Sr", "Y", "Zr", "Nb", "Mo", "Tc", "Ru", "Rh", "Pd", "Ag", "Cd", "In", "Sn",
+    "Cs", "Ba", "La", "Ce", "Pr", "Nd", "Pm", "Sm", "Eu", "Gd", "Tb", "Dy", "Ho", "Er", "Tm", "Yb",
+    "Lu", "Hf", "Ta", "W", "Re", "Os", "Ir", "Pt", "Au", "Hg", "Tl", "Pb", "Bi", "Po", "Fr", "Ra",
+    "Ac", "Th", "Pa", "U", "Np", "Pu", "Am", "Cm",
+];
+
+pub fn is_amino_acid(name: &str) -> bool {
+    AMINO.iter().any(|(n, _)| *n == name) || MODIFIED_AMINO.contains(&name)
+}
+
+pub fn is_nucleic_acid(name: &str) -> bool {
+    NUCLEIC.iter().any(|(n, _)| *n == name) || MODIFIED_NUCLEIC.contains(&name)
+}
+
+pub fn is_water(name: &str) -> bool {
+    WATER.contains(&name)
+}
+
+pub fn is_saccharide(name: &str) -> bool {
+    SACCHARIDES.contains(&name)
+}
+
+pub fn is_metal(element: &str) -> bool {
+    METALS.contains(&element)
+}
+
+/// One-letter code in a polymer sequence: standard residues by letter, anything else `X`.
+pub fn one_letter(name: &str) -> char {
+    AMINO
+        .iter()
+        .chain(NUCLEIC.iter())
+        .find(|(n, _)| *n == name)
+        .map_or('X', |(_, c)| *c)
+}
+
+/// Element symbol in conventional case (`CL` → `Cl`); empty input gives `X`.
+pub fn element_case(raw: &str) -> String {
+    let mut it = raw.trim().chars().filter(|c| c.is_ascii_alphabetic());
+    match it.next() {
+        None => "X".to_string(),
+        Some(first) => std::iter::once(first.to_ascii_uppercase())
+            .chain(it.map(|c| c.to_ascii_lowercase()))
+            .collect(),
+    }
+}

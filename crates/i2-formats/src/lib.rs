@@ -1,0 +1,20 @@
+//! Crystallographic file formats for i2server, without gemmi or any other native library.
+//!
+//! - [`mtz`]: MTZ header reader ([`mtz::MtzHeader::read`]), streaming reflection rows,
+//!   resolution from data, column groups, and the mini-MTZ writer ([`mtz::write_columns`]).
+//! - [`coords`]: PDB and mmCIF coordinate summaries ([`coords::summarise`]): cell, space group,
+//!   chains, residues, composition, sequences, ligands, atom counts.
+//! - [`seq`]: sequence files (FASTA, PIR, plain) ([`seq::read`]).
+//! - [`asu`]: CCP4i2 ASU-contents XML files.
+//! - [`digest`]: the upstream-compatible JSON of `GET /files/{id}/digest/`
+//!   ([`digest::digest_for`]), keyed by file MIME type.
+//! - [`error`]: [`FormatError`]; readers never panic on file content.
+
+pub mod asu;
+pub mod coords;
+pub mod digest;
+pub mod error;
+pub mod mtz;
+pub mod seq;
+
+pub use error::{FormatError, Result};
