@@ -9,20 +9,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-CACHE=${I2_CACHE:-$HOME/.cache/i2server}
-VENV=$CACHE/venv
-PEERS="ccp4i2==3.0.1 gemmi gemmi-program psycopg2-binary"
-mkdir -p "$CACHE"
-
 # 1. Python peers (cached; reinstalled only when the list changes).
-if [ ! -x "$VENV/bin/python" ] || [ "$(cat "$VENV/.peers" 2>/dev/null)" != "$PEERS" ]; then
-  echo "== installing Python test peers into $VENV"
-  rm -rf "$VENV"
-  python3 -m venv "$VENV"
-  "$VENV/bin/pip" install -q --disable-pip-version-check $PEERS
-  echo "$PEERS" > "$VENV/.peers"
-fi
-export I2_TEST_PYTHON="$VENV/bin/python"
+I2_TEST_PYTHON=$(scripts/peers.sh)
+export I2_TEST_PYTHON
+# The installed upstream package: task definitions and the small real data files tests use.
+I2_CCP4I2_ROOT=$("$I2_TEST_PYTHON" -c 'import ccp4i2, os; print(os.path.dirname(ccp4i2.__file__))')
+export I2_CCP4I2_ROOT
 
 # 2. PostgreSQL.
 export I2_TEST_PG_URL=${I2_TEST_PG_URL:-postgresql://root@127.0.0.1:5432/postgres?sslmode=disable}

@@ -27,6 +27,8 @@ use std::sync::Arc;
 pub struct AppState {
     pub db: Db,
     pub config: Arc<ApiConfig>,
+    /// Wakes this process's workers when a job is queued (others poll).
+    pub wake: Arc<tokio::sync::Notify>,
 }
 
 impl AppState {
@@ -34,8 +36,15 @@ impl AppState {
         AppState {
             db,
             config: Arc::new(config),
+            wake: Arc::new(tokio::sync::Notify::new()),
         }
     }
+    /// Share a wake-up signal with in-process workers.
+    pub fn with_wake(mut self, wake: Arc<tokio::sync::Notify>) -> Self {
+        self.wake = wake;
+        self
+    }
+
     /// A handle to run queries on (the pool is shared; this is a cheap clone).
     pub fn conn(&self) -> Db {
         self.db.clone()

@@ -109,6 +109,8 @@ fn api_routes() -> Router<AppState> {
                 .delete(jobs::destroy),
         )
         .route("/jobs/{id}/dependent_jobs/", get(jobs::dependent_jobs))
+        .route("/jobs/{id}/run/", post(jobs::run))
+        .route("/jobs/{id}/cancel/", post(jobs::cancel))
         // Files
         .route("/files/", get(files::list).post(files::create))
         .route(

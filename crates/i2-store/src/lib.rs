@@ -10,6 +10,7 @@ pub mod cells;
 pub mod db;
 pub mod error;
 pub mod migrate;
+pub mod queue;
 pub mod records;
 pub mod relations;
 pub mod tables;

@@ -40,6 +40,13 @@ pub const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../migrations/postgres/0002_upstream_seed.sql"),
         upstream_baseline: true,
     },
+    Migration {
+        version: 3,
+        name: "i2_job_queue",
+        sqlite: include_str!("../migrations/sqlite/0003_i2_job_queue.sql"),
+        postgres: include_str!("../migrations/postgres/0003_i2_job_queue.sql"),
+        upstream_baseline: false,
+    },
 ];
 
 /// The newest upstream (Django) migration of app `ccp4i2` that this schema corresponds to.

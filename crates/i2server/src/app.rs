@@ -36,10 +36,11 @@ pub async fn serve(
     settings: Settings,
     db: Db,
     listener: TcpListener,
+    wake: std::sync::Arc<tokio::sync::Notify>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let hosts = settings.allowed_hosts.clone();
-    let mut app = router(AppState::new(db.clone(), settings.api.clone()));
+    let mut app = router(AppState::new(db, settings.api.clone()).with_wake(wake));
     if let Some(hosts) = hosts {
         app = app.layer(axum::middleware::from_fn(move |req, next| {
             let hosts = hosts.clone();
@@ -50,7 +51,6 @@ pub async fn serve(
         .with_graceful_shutdown(shutdown)
         .await
         .context("the HTTP server stopped with an error")?;
-    db.close().await;
     Ok(())
 }
 

@@ -27,6 +27,15 @@ enum Command {
         host: String,
         #[arg(long, default_value_t = 8000, env = "I2SERVER_PORT")]
         port: u16,
+        /// Job workers in this process (0: API only). Default: the number of CPUs.
+        #[arg(long, env = "I2SERVER_WORKERS")]
+        workers: Option<usize>,
+    },
+    /// Run jobs only (no HTTP): claims from the shared database's queue.
+    Worker {
+        /// Concurrent jobs in this process.
+        #[arg(long, default_value_t = 1, env = "I2SERVER_WORKERS")]
+        workers: usize,
     },
     /// Create or upgrade the database schema (safe to run from several replicas at once).
     Migrate,
@@ -51,6 +60,24 @@ fn init_logging() {
 fn settings() -> Result<Settings, ExitCode> {
     let env: HashMap<String, String> = std::env::vars().collect();
     Settings::from_env(&env).map_err(|e| {
+        eprintln!("i2server: configuration error: {e}");
+        ExitCode::from(2)
+    })
+}
+
+/// A watch channel that turns true on SIGTERM or Ctrl-C.
+fn shutdown_channel() -> tokio::sync::watch::Receiver<bool> {
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        let _ = tx.send(true);
+    });
+    rx
+}
+
+fn worker_settings(s: &Settings) -> Result<i2server::workers::WorkerSettings, ExitCode> {
+    let env: HashMap<String, String> = std::env::vars().collect();
+    i2server::workers::WorkerSettings::from_env(&env, &s.api.host).map_err(|e| {
         eprintln!("i2server: configuration error: {e}");
         ExitCode::from(2)
     })
@@ -101,8 +128,30 @@ async fn run(cli: Cli) -> Result<(), ExitCode> {
             db.close().await;
             Ok(())
         }
-        Command::Serve { host, port } => {
+        Command::Worker { workers } => {
             let s = settings()?;
+            let ws = worker_settings(&s)?;
+            let db = app::open_database(&s.database, false).await.map_err(|e| {
+                eprintln!("i2server: {e:#}");
+                ExitCode::FAILURE
+            })?;
+            let shutdown = shutdown_channel();
+            let wake = std::sync::Arc::new(tokio::sync::Notify::new());
+            let handles =
+                i2server::workers::spawn_workers(workers.max(1), &db, &s, &ws, wake, shutdown);
+            for h in handles {
+                let _ = h.await;
+            }
+            db.close().await;
+            Ok(())
+        }
+        Command::Serve {
+            host,
+            port,
+            workers,
+        } => {
+            let s = settings()?;
+            let ws = worker_settings(&s)?;
             s.prepare_dirs().map_err(|e| {
                 eprintln!("i2server: configuration error: {e}");
                 ExitCode::from(2)
@@ -123,12 +172,29 @@ async fn run(cli: Cli) -> Result<(), ExitCode> {
                 projects = %s.api.projects_dir.display(),
                 "serving"
             );
-            app::serve(s, db, listener, shutdown_signal())
-                .await
-                .map_err(|e| {
-                    eprintln!("i2server: {e:#}");
-                    ExitCode::FAILURE
-                })
+            let n = workers.unwrap_or_else(|| {
+                std::thread::available_parallelism()
+                    .map(|n| n.get())
+                    .unwrap_or(1)
+            });
+            let shutdown = shutdown_channel();
+            let wake = std::sync::Arc::new(tokio::sync::Notify::new());
+            let handles =
+                i2server::workers::spawn_workers(n, &db, &s, &ws, wake.clone(), shutdown.clone());
+            let mut stop = shutdown.clone();
+            let served = app::serve(s, db.clone(), listener, wake, async move {
+                let _ = stop.wait_for(|v| *v).await;
+            })
+            .await;
+            // Workers hand back or finish their jobs before the pool closes.
+            for h in handles {
+                let _ = h.await;
+            }
+            db.close().await;
+            served.map_err(|e| {
+                eprintln!("i2server: {e:#}");
+                ExitCode::FAILURE
+            })
         }
     }
 }

@@ -12,7 +12,7 @@ use i2_core::job_number::JobNumber;
 use i2_store::records::{self, Filter, RecordRow};
 use i2_store::relations::{self, Kpis};
 use i2_store::tables::JOB;
-use i2_store::{Arg, Conn};
+use i2_store::{Arg, Conn, queue};
 use serde_json::{Map, Value, json};
 
 use crate::AppState;
@@ -38,15 +38,28 @@ pub fn job_map(row: &RecordRow, kpis: Kpis) -> Map<String, Value> {
 pub async fn jobs_json(c: &mut impl Conn, rows: &[RecordRow]) -> ApiResult<Vec<Value>> {
     let ids: Vec<i64> = rows.iter().filter_map(|r| r.pk().as_i64()).collect();
     let mut kpis = relations::kpis_of_jobs(c, &ids).await?;
+    let shown = queue::visible_statuses(c, &ids).await?;
     Ok(rows
         .iter()
         .map(|r| {
-            let k = kpis
-                .remove(&r.pk().as_i64().unwrap_or_default())
-                .unwrap_or_default();
-            Value::Object(job_map(r, k))
+            let id = r.pk().as_i64().unwrap_or_default();
+            let k = kpis.remove(&id).unwrap_or_default();
+            let mut m = job_map(r, k);
+            apply_visible_status(&mut m, shown.get(&id));
+            Value::Object(m)
         })
         .collect())
+}
+
+/// A job whose worker has not yet seen its runner exit shows Running (never an early
+/// Finished); a cancelled one shows Interrupted.
+pub fn apply_visible_status(m: &mut Map<String, Value>, shown: Option<&i32>) {
+    if let Some(s) = shown {
+        m.insert("status".into(), json!(s));
+        if *s == JobStatus::Running as i32 {
+            m.insert("finish_time".into(), Value::Null);
+        }
+    }
 }
 
 pub async fn job_json(c: &mut impl Conn, row: &RecordRow) -> ApiResult<Value> {
@@ -268,4 +281,37 @@ pub async fn bulk_delete(State(s): State<AppState>, input: Input) -> ApiResult<J
     Ok(Json(
         json!({"success": true, "data": {"deleted": true, "count": count}}),
     ))
+}
+
+pub async fn run(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    let row = fetch_job(&s, &id).await?;
+    let jid = row.pk().as_i64().unwrap_or_default();
+    match queue::enqueue(&s.db, jid).await? {
+        queue::Enqueued::Queued => s.wake.notify_one(),
+        queue::Enqueued::AlreadyActive => {
+            return Err(ApiError::envelope(
+                StatusCode::BAD_REQUEST,
+                "Job is already queued or running",
+            ));
+        }
+    }
+    let row = fetch_job(&s, &id).await?;
+    Ok(Json(job_json(&mut s.conn(), &row).await?))
+}
+
+pub async fn cancel(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    let row = fetch_job(&s, &id).await?;
+    let jid = row.pk().as_i64().unwrap_or_default();
+    if queue::cancel(&s.db, jid).await? == queue::Cancelled::NotActive {
+        let status = row.get(&JOB, "status").as_i64().unwrap_or(0) as i32;
+        let label = JobStatus::from_i32(status)
+            .map(JobStatus::label)
+            .unwrap_or("Unknown");
+        return Err(ApiError::envelope(
+            StatusCode::BAD_REQUEST,
+            format!("Job cannot be cancelled: it is not queued or running (status {label})"),
+        ));
+    }
+    let row = fetch_job(&s, &id).await?;
+    Ok(Json(job_json(&mut s.conn(), &row).await?))
 }

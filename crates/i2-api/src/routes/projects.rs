@@ -280,6 +280,7 @@ pub async fn job_tree(State(s): State<AppState>, Path(id): Path<String>) -> ApiR
     .await?;
     let job_ids: Vec<i64> = job_rows.iter().filter_map(|r| r.pk().as_i64()).collect();
     let mut kpis = relations::kpis_of_jobs(&mut c, &job_ids).await?;
+    let shown = i2_store::queue::visible_statuses(&mut c, &job_ids).await?;
     let file_rows = records::list_in(
         &mut c,
         &FILE,
@@ -301,6 +302,7 @@ pub async fn job_tree(State(s): State<AppState>, Path(id): Path<String>) -> ApiR
         let jid = r.pk().as_i64().unwrap_or_default();
         let (fv, cv) = kpis.remove(&jid).unwrap_or_default();
         let mut m = jobs::job_map(r, (fv.clone(), cv.clone()));
+        jobs::apply_visible_status(&mut m, shown.get(&jid));
         m.insert(
             "files".into(),
             Value::Array(files_by_job.remove(&jid).unwrap_or_default()),

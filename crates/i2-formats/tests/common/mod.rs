@@ -4,8 +4,6 @@
 
 use std::path::{Path, PathBuf};
 
-const VENV_PKG: &str = "/tmp/ccp4i2-reference/venv/lib/python3.11/site-packages/ccp4i2";
-
 /// The installed ccp4i2 package directory. Panics with instructions when it cannot be found:
 /// these tests must never pass silently without their data.
 pub fn ccp4i2_root() -> PathBuf {
@@ -18,24 +16,16 @@ pub fn ccp4i2_root() -> PathBuf {
         );
         return p;
     }
-    let p = PathBuf::from(VENV_PKG);
-    assert!(
-        p.is_dir(),
-        "no ccp4i2 package found: set I2_CCP4I2_ROOT to the installed ccp4i2 package directory \
-         (pip install ccp4i2==3.0.1; python -c 'import ccp4i2,os;print(os.path.dirname(ccp4i2.__file__))'), \
-         or run ../shared/tools/reference-server.sh setup"
-    );
-    p
+    panic!(
+        "no ccp4i2 package found: run the suite with scripts/test.sh, or set I2_CCP4I2_ROOT to the \
+         installed ccp4i2 package directory (pip install ccp4i2==3.0.1; \
+         python -c 'import ccp4i2,os;print(os.path.dirname(ccp4i2.__file__))')"
+    )
 }
 
 /// `../shared/fixtures/ccp4i2-demo-data`, if present.
 pub fn shared_demo_data() -> Option<PathBuf> {
     let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/ccp4i2-demo-data");
-    let p = if p.is_dir() {
-        p
-    } else {
-        PathBuf::from("/work/shared/fixtures/ccp4i2-demo-data")
-    };
     p.is_dir().then_some(p)
 }
 

@@ -1,0 +1,104 @@
+//! What runs a job. By default the upstream CCP4i2 runner
+//! (`$CCP4I2_PYTHON -m django run_job -ju <uuid> -y`), which reads the job's parameters,
+//! runs the task, registers outputs and KPIs and writes the final status itself, against
+//! the same database and project directory as i2server.
+
+use std::path::PathBuf;
+
+use tokio::process::Command;
+
+/// Variables passed through to the runner from i2server's own environment (everything else
+/// is cleared: the runner's environment is explicit).
+const PASS_THROUGH: &[&str] = &[
+    "PATH",
+    "HOME",
+    "USER",
+    "LOGNAME",
+    "LANG",
+    "LC_ALL",
+    "TMPDIR",
+    "TZ",
+    "CCP4",
+    "CCP4_MASTER",
+    "CCP4_SCR",
+    "CCP4I2_ROOT",
+    "CLIBD",
+    "CLIBD_MON",
+    "CBIN",
+    "CLIB",
+    "LD_LIBRARY_PATH",
+    "PYTHONPATH",
+    "CCP4_PYTHON",
+    "OPENBLAS_CORETYPE",
+    "OPENBLAS_L2_SIZE",
+    "SSL_CERT_FILE",
+];
+
+#[derive(Debug, Clone)]
+pub enum Runner {
+    /// The upstream runner through the given Python.
+    Upstream { python: PathBuf },
+    /// A fixed command (first element the program); `{uuid}` and `{job_dir}` are replaced.
+    /// For native runners and for testing supervision with ordinary processes.
+    Command { argv: Vec<String> },
+}
+
+/// Settings the runner must share with i2server.
+#[derive(Debug, Clone)]
+pub struct RunnerEnv {
+    /// `DATABASE_URL` as upstream's settings parse it.
+    pub database_url: String,
+    pub projects_dir: PathBuf,
+    pub home: PathBuf,
+}
+
+impl Runner {
+    /// The Python to use: `CCP4I2_PYTHON`, else `ccp4-python` on `PATH`, else `python3`.
+    pub fn upstream_from_env() -> Runner {
+        let python = std::env::var_os("CCP4I2_PYTHON")
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+            .or_else(|| find_on_path("ccp4-python"))
+            .unwrap_or_else(|| PathBuf::from("python3"));
+        Runner::Upstream { python }
+    }
+
+    pub fn command(&self, uuid: &str, job_dir: &std::path::Path, env: &RunnerEnv) -> Command {
+        let mut cmd = match self {
+            Runner::Upstream { python } => {
+                let mut c = Command::new(python);
+                c.args(["-m", "django", "run_job", "-ju", uuid, "-y"]);
+                c
+            }
+            Runner::Command { argv } => {
+                let fill = |s: &String| {
+                    s.replace("{uuid}", uuid)
+                        .replace("{job_dir}", &job_dir.to_string_lossy())
+                };
+                let mut c = Command::new(argv.first().map(fill).unwrap_or_default());
+                c.args(argv.iter().skip(1).map(fill));
+                c
+            }
+        };
+        cmd.env_clear();
+        for k in PASS_THROUGH {
+            if let Some(v) = std::env::var_os(k) {
+                cmd.env(k, v);
+            }
+        }
+        cmd.env("DJANGO_SETTINGS_MODULE", "ccp4i2.config.settings")
+            .env("DATABASE_URL", &env.database_url)
+            .env("CCP4I2_PROJECTS_DIR", &env.projects_dir)
+            .env("CCP4I2_HOME", &env.home)
+            .current_dir(job_dir);
+        cmd
+    }
+}
+
+fn find_on_path(name: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH").and_then(|p| {
+        std::env::split_paths(&p)
+            .map(|d| d.join(name))
+            .find(|f| f.is_file())
+    })
+}

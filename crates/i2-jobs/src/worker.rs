@@ -1,0 +1,234 @@
+//! One worker: claims a job, starts its runner, keeps the lease alive, watches for cancel,
+//! reaps the process and records how it ended. Several run in `i2server serve`
+//! (`--workers N`) and in each `i2server worker` process.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use i2_core::job_number::JobNumber;
+use i2_store::Db;
+use i2_store::queue::{self, Beat, Claim, Outcome};
+use tokio::sync::{Notify, watch};
+
+use crate::process;
+use crate::runner::{Runner, RunnerEnv};
+
+#[derive(Debug, Clone)]
+pub struct WorkerConfig {
+    /// Seconds a claim stays valid without a heartbeat.
+    pub lease_secs: i64,
+    /// How often the lease is renewed (and cancel looked for).
+    pub heartbeat: Duration,
+    /// How long to sleep when the queue is empty and nobody wakes us.
+    pub idle_poll: Duration,
+    /// On shutdown, how long a running job may take to finish before it is handed back.
+    pub shutdown_grace: Duration,
+    /// Host name, recorded with each claim (a recovering worker on the same host ends a
+    /// lost attempt's process group before starting again).
+    pub host: String,
+}
+
+impl Default for WorkerConfig {
+    fn default() -> Self {
+        WorkerConfig {
+            lease_secs: 30,
+            heartbeat: Duration::from_secs(5),
+            idle_poll: Duration::from_secs(1),
+            shutdown_grace: Duration::ZERO,
+            host: "localhost".into(),
+        }
+    }
+}
+
+pub struct Worker {
+    pub id: String,
+    pub db: Db,
+    pub runner: Runner,
+    pub env: RunnerEnv,
+    pub config: WorkerConfig,
+    /// Woken when a job is queued in this process.
+    pub wake: Arc<Notify>,
+}
+
+/// Name of the file in the job directory that receives the runner's stdout and stderr.
+pub const RUNNER_LOG: &str = "i2server_runner.log";
+
+impl Worker {
+    /// Claim and run jobs until `shutdown` turns true.
+    pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
+        tracing::info!(worker = %self.id, "worker started");
+        loop {
+            if *shutdown.borrow() {
+                break;
+            }
+            match queue::claim(
+                &self.db,
+                &self.id,
+                &self.config.host,
+                self.config.lease_secs,
+            )
+            .await
+            {
+                Ok(Some(claim)) => self.supervise(claim, &mut shutdown).await,
+                Ok(None) => {
+                    tokio::select! {
+                        _ = self.wake.notified() => {}
+                        _ = tokio::time::sleep(self.config.idle_poll) => {}
+                        _ = shutdown.changed() => {}
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(worker = %self.id, error = %e, "claim failed; retrying");
+                    tokio::time::sleep(self.config.idle_poll).await;
+                }
+            }
+        }
+        tracing::info!(worker = %self.id, "worker stopped");
+    }
+
+    async fn finish(&self, claim: &Claim, outcome: Outcome) {
+        match queue::finish(&self.db, claim.job_id, claim.fence, &outcome).await {
+            Ok(true) => {
+                tracing::info!(job = claim.job_id, outcome = %outcome.detail(), "job attempt ended")
+            }
+            Ok(false) => tracing::warn!(
+                job = claim.job_id,
+                "lease lost before the end was recorded; nothing written"
+            ),
+            Err(e) => {
+                tracing::error!(job = claim.job_id, error = %e, "could not record how the job ended; its lease will expire and it will be recovered")
+            }
+        }
+    }
+
+    async fn supervise(&self, claim: Claim, shutdown: &mut watch::Receiver<bool>) {
+        if let (Some(pid), Some(host)) = (claim.prev_pid, claim.prev_host.as_deref())
+            && host == self.config.host
+        {
+            // An earlier attempt lost its worker; make sure nothing of it still runs here.
+            if let Err(e) = process::kill_group(pid) {
+                tracing::warn!(job = claim.job_id, pid, error = %e, "could not end the lost attempt's processes");
+            }
+        }
+        let job = match queue::job_to_run(&self.db, claim.job_id).await {
+            Ok(j) => j,
+            Err(e) => {
+                self.finish(
+                    &claim,
+                    Outcome::SpawnFailed {
+                        reason: format!("job not readable: {e}"),
+                    },
+                )
+                .await;
+                return;
+            }
+        };
+        let job_dir = match JobNumber::parse(&job.number) {
+            Ok(n) => PathBuf::from(&job.project_dir).join(n.rel_dir()),
+            Err(e) => {
+                self.finish(
+                    &claim,
+                    Outcome::SpawnFailed {
+                        reason: e.to_string(),
+                    },
+                )
+                .await;
+                return;
+            }
+        };
+        if let Err(e) = std::fs::create_dir_all(&job_dir) {
+            self.finish(
+                &claim,
+                Outcome::SpawnFailed {
+                    reason: format!("cannot create {}: {e}", job_dir.display()),
+                },
+            )
+            .await;
+            return;
+        }
+        let uuid = job.uuid.0.simple().to_string();
+        let log = job_dir.join(RUNNER_LOG);
+        let cmd = self.runner.command(&uuid, &job_dir, &self.env);
+        let mut child = match process::spawn_group(cmd, &log) {
+            Ok(c) => c,
+            Err(e) => {
+                let reason = format!("{e}");
+                let _ = std::fs::write(
+                    &log,
+                    format!("i2server: could not start the runner: {reason}\n"),
+                );
+                self.finish(&claim, Outcome::SpawnFailed { reason }).await;
+                return;
+            }
+        };
+        let pgid = child.id().map(|p| p as i32).unwrap_or(0);
+        tracing::info!(job = claim.job_id, task = %job.task_name, pgid, attempt = claim.attempts, "job started");
+        if !matches!(
+            queue::record_pid(&self.db, claim.job_id, claim.fence, pgid).await,
+            Ok(true)
+        ) {
+            tracing::warn!(job = claim.job_id, "lease lost at start; ending the runner");
+            let _ = process::kill_group(pgid);
+            let _ = child.wait().await;
+            return;
+        }
+        let mut beat = tokio::time::interval(self.config.heartbeat);
+        beat.tick().await;
+        let mut cancelled = false;
+        let status = loop {
+            tokio::select! {
+                r = child.wait() => break r,
+                _ = beat.tick() => match queue::heartbeat(&self.db, claim.job_id, claim.fence, self.config.lease_secs).await {
+                    Ok(Beat::Held) => {}
+                    Ok(Beat::CancelRequested) => {
+                        tracing::info!(job = claim.job_id, "cancel requested: ending the process group");
+                        cancelled = true;
+                        let _ = process::kill_group(pgid);
+                    }
+                    Ok(Beat::Lost) => {
+                        // Someone else holds the job now: end ours and write nothing.
+                        tracing::warn!(job = claim.job_id, "lease lost: ending the runner, writing nothing");
+                        let _ = process::kill_group(pgid);
+                        let _ = child.wait().await;
+                        return;
+                    }
+                    Err(e) => tracing::warn!(job = claim.job_id, error = %e, "heartbeat failed; will retry"),
+                },
+                _ = shutdown.changed() => {
+                    if tokio::time::timeout(self.config.shutdown_grace, child.wait()).await.is_err() {
+                        let _ = process::kill_group(pgid);
+                        let _ = child.wait().await;
+                        match queue::release(&self.db, claim.job_id, claim.fence).await {
+                            Ok(_) => tracing::info!(job = claim.job_id, "shutting down: job handed back to the queue"),
+                            Err(e) => tracing::warn!(job = claim.job_id, error = %e, "could not hand the job back; its lease will expire"),
+                        }
+                        return;
+                    }
+                    // It finished within the grace period: record it normally below.
+                    break child.wait().await;
+                }
+            }
+        };
+        // Whatever is left of the group (daemonised grandchildren) goes with the attempt.
+        let _ = process::kill_group(pgid);
+        let outcome = match status {
+            Err(e) => Outcome::SpawnFailed {
+                reason: format!("waiting for the runner failed: {e}"),
+            },
+            Ok(_) if cancelled => Outcome::Cancelled,
+            Ok(s) => exit_outcome(s),
+        };
+        self.finish(&claim, outcome).await;
+    }
+}
+
+fn exit_outcome(s: std::process::ExitStatus) -> Outcome {
+    use std::os::unix::process::ExitStatusExt;
+    match (s.code(), s.signal()) {
+        (Some(0), _) => Outcome::Exited,
+        (Some(code), _) => Outcome::Failed { code },
+        (None, Some(signal)) => Outcome::Crashed { signal },
+        (None, None) => Outcome::Failed { code: -1 },
+    }
+}

@@ -1,0 +1,444 @@
+//! The job queue (`i2_job_queue`): every statement about queued and running work lives here.
+//!
+//! - A job's status and its queue row always change in one transaction, so no run request
+//!   is lost and no queue row is orphaned.
+//! - Workers hold a job by a lease they renew; each claim increments the row's `fence`, and
+//!   every later write by a worker names the fence it holds: a worker whose lease expired
+//!   (and was re-claimed by another) can no longer write anything about the job.
+//! - PostgreSQL claims with `FOR UPDATE SKIP LOCKED`; SQLite with one `UPDATE … RETURNING`
+//!   under its write lock.
+
+use i2_core::JobStatus;
+
+use crate::args;
+use crate::db::{Backend, Conn, Db};
+use crate::error::StoreError;
+use crate::types::{Arg, DbUuid};
+
+/// A job a worker now holds.
+#[derive(Debug, Clone)]
+pub struct Claim {
+    pub job_id: i64,
+    pub fence: i64,
+    pub attempts: i32,
+    pub max_attempts: i32,
+    /// Process group and host of an earlier attempt whose worker vanished, if any: the new
+    /// holder ends that process tree before starting again.
+    pub prev_pid: Option<i32>,
+    pub prev_host: Option<String>,
+}
+
+/// What the worker needs to start a job.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct JobToRun {
+    pub uuid: DbUuid,
+    pub task_name: String,
+    pub number: String,
+    pub status: i32,
+    pub project_dir: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Enqueued {
+    Queued,
+    /// Already queued or running: nothing changed.
+    AlreadyActive,
+}
+
+/// Put a job on the queue and mark it Queued, in one transaction.
+pub async fn enqueue(db: &Db, job_id: i64) -> Result<Enqueued, StoreError> {
+    let mut tx = db.begin().await?;
+    let active: Option<(String,)> = tx
+        .fetch_optional(
+            "SELECT state FROM i2_job_queue WHERE job_id = $1 AND state IN ('queued', 'running')",
+            args![job_id],
+        )
+        .await?;
+    if active.is_some() {
+        return Ok(Enqueued::AlreadyActive);
+    }
+    let now = i2_core::time::now();
+    let updated = tx
+        .execute(
+            "UPDATE i2_job_queue SET state = 'queued', attempts = 0, cancel_requested = $2, \
+             enqueued_at = $3, started_at = NULL, finished_at = NULL, outcome = NULL, detail = '', \
+             worker = NULL, host = NULL, pid = NULL, lease_expires_at = NULL WHERE job_id = $1",
+            args![job_id, false, now],
+        )
+        .await?;
+    if updated == 0 {
+        tx.execute(
+            "INSERT INTO i2_job_queue (job_id, state, attempts, max_attempts, fence, cancel_requested, enqueued_at, detail) \
+             VALUES ($1, 'queued', 0, 3, 0, $2, $3, '')",
+            args![job_id, false, now],
+        )
+        .await?;
+    }
+    set_status(&mut tx, job_id, JobStatus::Queued).await?;
+    tx.commit().await?;
+    Ok(Enqueued::Queued)
+}
+
+async fn set_status(c: &mut impl Conn, job_id: i64, s: JobStatus) -> Result<(), StoreError> {
+    c.execute(
+        "UPDATE ccp4i2_job SET status = $1 WHERE id = $2",
+        args![s as i32, job_id],
+    )
+    .await?;
+    Ok(())
+}
+
+#[derive(sqlx::FromRow)]
+struct Pick {
+    job_id: i64,
+    pid: Option<i32>,
+    host: Option<String>,
+    state: String,
+}
+
+/// Claim the oldest claimable job: queued, or running under a lease that expired. The job
+/// shows Running from here on; a recovered job whose attempts are used up is failed instead
+/// (and `None` is returned for it; the caller simply claims again).
+pub async fn claim(
+    db: &Db,
+    worker: &str,
+    host: &str,
+    lease_secs: i64,
+) -> Result<Option<Claim>, StoreError> {
+    let now = i2_core::time::now();
+    let until = now + chrono::Duration::seconds(lease_secs);
+    let mut tx = db.begin().await?;
+    let pick_sql = match tx.backend() {
+        Backend::Postgres => {
+            "SELECT job_id, pid, host, state FROM i2_job_queue \
+             WHERE (state = 'queued' AND cancel_requested = false) OR (state = 'running' AND lease_expires_at < $1) \
+             ORDER BY enqueued_at, job_id LIMIT 1 FOR UPDATE SKIP LOCKED"
+        }
+        Backend::Sqlite => {
+            "SELECT job_id, pid, host, state FROM i2_job_queue \
+             WHERE (state = 'queued' AND cancel_requested = 0) OR (state = 'running' AND lease_expires_at < $1) \
+             ORDER BY enqueued_at, job_id LIMIT 1"
+        }
+    };
+    let Some(pick) = tx.fetch_optional::<Pick>(pick_sql, args![now]).await? else {
+        return Ok(None);
+    };
+    let (fence, attempts, max_attempts): (i64, i32, i32) = tx
+        .fetch_one(
+            "UPDATE i2_job_queue SET state = 'running', fence = fence + 1, attempts = attempts + 1, \
+             worker = $2, host = $3, pid = NULL, lease_expires_at = $4, started_at = $5 \
+             WHERE job_id = $1 RETURNING fence, attempts, max_attempts",
+            args![pick.job_id, worker, host, until, now],
+        )
+        .await?;
+    let recovered = pick.state == "running";
+    if recovered && attempts > max_attempts {
+        tx.execute(
+            "UPDATE i2_job_queue SET state = 'done', finished_at = $2, outcome = 'lost', \
+             detail = 'the worker running this job stopped answering too many times' WHERE job_id = $1",
+            args![pick.job_id, now],
+        )
+        .await?;
+        set_status(&mut tx, pick.job_id, JobStatus::Failed).await?;
+        tx.commit().await?;
+        return Ok(None);
+    }
+    set_status(&mut tx, pick.job_id, JobStatus::Running).await?;
+    tx.commit().await?;
+    Ok(Some(Claim {
+        job_id: pick.job_id,
+        fence,
+        attempts,
+        max_attempts,
+        prev_pid: if recovered { pick.pid } else { None },
+        prev_host: if recovered { pick.host } else { None },
+    }))
+}
+
+pub async fn job_to_run(db: &Db, job_id: i64) -> Result<JobToRun, StoreError> {
+    let mut c = db.clone();
+    c.fetch_one(
+        "SELECT j.uuid, j.task_name, j.number, j.status, p.directory AS project_dir \
+         FROM ccp4i2_job j JOIN ccp4i2_project p ON p.id = j.project_id WHERE j.id = $1",
+        args![job_id],
+    )
+    .await
+}
+
+/// Record the process group of the running attempt (fenced).
+pub async fn record_pid(db: &Db, job_id: i64, fence: i64, pid: i32) -> Result<bool, StoreError> {
+    let mut c = db.clone();
+    Ok(c.execute(
+        "UPDATE i2_job_queue SET pid = $3 WHERE job_id = $1 AND fence = $2 AND state = 'running'",
+        args![job_id, fence, pid],
+    )
+    .await?
+        > 0)
+}
+
+/// What a heartbeat learned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Beat {
+    /// The lease is renewed.
+    Held,
+    /// Renewed, and a cancel was requested: end the process tree.
+    CancelRequested,
+    /// Another worker holds the job now (or it is gone): stop, and write nothing more.
+    Lost,
+}
+
+pub async fn heartbeat(
+    db: &Db,
+    job_id: i64,
+    fence: i64,
+    lease_secs: i64,
+) -> Result<Beat, StoreError> {
+    let until = i2_core::time::now() + chrono::Duration::seconds(lease_secs);
+    let mut c = db.clone();
+    let row: Option<(bool,)> = c
+        .fetch_optional(
+            "UPDATE i2_job_queue SET lease_expires_at = $3 WHERE job_id = $1 AND fence = $2 \
+             AND state = 'running' RETURNING cancel_requested",
+            args![job_id, fence, until],
+        )
+        .await?;
+    Ok(match row {
+        None => Beat::Lost,
+        Some((true,)) => Beat::CancelRequested,
+        Some((false,)) => Beat::Held,
+    })
+}
+
+/// How an attempt ended, as the worker saw it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// The runner exited 0; the status it wrote stands (Running left behind becomes Failed).
+    Exited,
+    /// The runner exited non-zero.
+    Failed { code: i32 },
+    /// The runner was killed by a signal it did not ask for (crash, OOM killer, limit).
+    Crashed { signal: i32 },
+    /// A wall-time or memory limit was reached and the worker ended the job.
+    LimitReached { what: String },
+    /// The worker ended the job because a cancel was requested.
+    Cancelled,
+    /// The runner could not be started at all.
+    SpawnFailed { reason: String },
+}
+
+impl Outcome {
+    fn label(&self) -> &'static str {
+        match self {
+            Outcome::Exited => "exited",
+            Outcome::Failed { .. } => "failed",
+            Outcome::Crashed { .. } => "crashed",
+            Outcome::LimitReached { .. } => "limit",
+            Outcome::Cancelled => "cancelled",
+            Outcome::SpawnFailed { .. } => "spawn_failed",
+        }
+    }
+    pub fn detail(&self) -> String {
+        match self {
+            Outcome::Exited => "the runner exited normally".into(),
+            Outcome::Failed { code } => format!("the runner exited with status {code}"),
+            Outcome::Crashed { signal } => format!("the runner was killed by signal {signal}"),
+            Outcome::LimitReached { what } => format!("stopped: {what}"),
+            Outcome::Cancelled => "cancelled by a user".into(),
+            Outcome::SpawnFailed { reason } => format!("the runner could not be started: {reason}"),
+        }
+    }
+}
+
+/// Close an attempt (fenced): the queue row is done and the job's final status is set, in
+/// one transaction. Returns false when the fence no longer matches (nothing written).
+pub async fn finish(
+    db: &Db,
+    job_id: i64,
+    fence: i64,
+    outcome: &Outcome,
+) -> Result<bool, StoreError> {
+    let mut tx = db.begin().await?;
+    let held: Option<(bool,)> = tx
+        .fetch_optional(
+            "SELECT cancel_requested FROM i2_job_queue WHERE job_id = $1 AND fence = $2 AND state = 'running'",
+            args![job_id, fence],
+        )
+        .await?;
+    let Some((cancelled,)) = held else {
+        return Ok(false);
+    };
+    let status: Option<(i32,)> = tx
+        .fetch_optional("SELECT status FROM ccp4i2_job WHERE id = $1", args![job_id])
+        .await?;
+    let current = status.and_then(|s| JobStatus::from_i32(s.0));
+    // Interrupted wins over anything the runner wrote; a clean exit keeps the runner's verdict.
+    let new = if cancelled || *outcome == Outcome::Cancelled {
+        Some(JobStatus::Interrupted)
+    } else {
+        match outcome {
+            Outcome::Exited => match current {
+                Some(s) if s.is_terminal() => None,
+                _ => Some(JobStatus::Failed),
+            },
+            _ => Some(JobStatus::Failed),
+        }
+    };
+    if let Some(s) = new {
+        set_status(&mut tx, job_id, s).await?;
+    }
+    let outcome_label = if cancelled {
+        "cancelled"
+    } else {
+        outcome.label()
+    };
+    tx.execute(
+        "UPDATE i2_job_queue SET state = 'done', finished_at = $3, outcome = $4, detail = $5, \
+         lease_expires_at = NULL WHERE job_id = $1 AND fence = $2",
+        args![
+            job_id,
+            fence,
+            i2_core::time::now(),
+            outcome_label,
+            outcome.detail()
+        ],
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// Give a job back to the queue without counting the attempt (graceful worker shutdown).
+pub async fn release(db: &Db, job_id: i64, fence: i64) -> Result<bool, StoreError> {
+    let mut tx = db.begin().await?;
+    let n = tx
+        .execute(
+            "UPDATE i2_job_queue SET state = 'queued', attempts = attempts - 1, worker = NULL, \
+             host = NULL, pid = NULL, lease_expires_at = NULL WHERE job_id = $1 AND fence = $2 AND state = 'running'",
+            args![job_id, fence],
+        )
+        .await?;
+    if n > 0 {
+        set_status(&mut tx, job_id, JobStatus::Queued).await?;
+    }
+    tx.commit().await?;
+    Ok(n > 0)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cancelled {
+    /// It was waiting: it will not run.
+    Dequeued,
+    /// It is running: its worker ends the process tree at its next heartbeat.
+    Signalled,
+    /// Queued or running outside i2server's queue (e.g. by upstream): marked Interrupted.
+    Marked,
+    /// Not queued or running.
+    NotActive,
+}
+
+/// Cancel a job: Interrupted at once, in the same transaction as the queue change.
+pub async fn cancel(db: &Db, job_id: i64) -> Result<Cancelled, StoreError> {
+    let mut tx = db.begin().await?;
+    let row: Option<(String,)> = tx
+        .fetch_optional(
+            "SELECT state FROM i2_job_queue WHERE job_id = $1",
+            args![job_id],
+        )
+        .await?;
+    let result = match row.as_ref().map(|r| r.0.as_str()) {
+        Some("queued") => {
+            tx.execute(
+                "UPDATE i2_job_queue SET state = 'done', cancel_requested = $2, finished_at = $3, \
+                 outcome = 'cancelled', detail = 'cancelled before it started' WHERE job_id = $1",
+                args![job_id, true, i2_core::time::now()],
+            )
+            .await?;
+            Cancelled::Dequeued
+        }
+        Some("running") => {
+            tx.execute(
+                "UPDATE i2_job_queue SET cancel_requested = $2 WHERE job_id = $1",
+                args![job_id, true],
+            )
+            .await?;
+            Cancelled::Signalled
+        }
+        _ => {
+            let status: Option<(i32,)> = tx
+                .fetch_optional("SELECT status FROM ccp4i2_job WHERE id = $1", args![job_id])
+                .await?;
+            match status.and_then(|s| JobStatus::from_i32(s.0)) {
+                Some(s) if s.is_active() => Cancelled::Marked,
+                _ => return Ok(Cancelled::NotActive),
+            }
+        }
+    };
+    set_status(&mut tx, job_id, JobStatus::Interrupted).await?;
+    tx.commit().await?;
+    Ok(result)
+}
+
+/// Statuses clients must see instead of the stored ones: a job whose worker has not yet
+/// seen its runner exit is still Running, even if the runner already wrote Finished (so
+/// Finished never shows before the outputs and KPIs are in); a cancelled one is Interrupted.
+pub async fn visible_statuses(
+    c: &mut impl Conn,
+    job_ids: &[i64],
+) -> Result<std::collections::HashMap<i64, i32>, StoreError> {
+    let mut out = std::collections::HashMap::new();
+    for chunk in job_ids.chunks(500) {
+        let ph: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT job_id, cancel_requested FROM i2_job_queue WHERE state = 'running' AND job_id IN ({})",
+            ph.join(", ")
+        );
+        let rows: Vec<(i64, bool)> = c
+            .fetch_all(&sql, chunk.iter().map(|i| Arg::Int(*i)).collect())
+            .await?;
+        for (id, cancelled) in rows {
+            let s = if cancelled {
+                JobStatus::Interrupted
+            } else {
+                JobStatus::Running
+            };
+            out.insert(id, s as i32);
+        }
+    }
+    Ok(out)
+}
+
+/// Jobs waiting to be claimed (for metrics and autoscaling).
+pub async fn depth(db: &Db) -> Result<i64, StoreError> {
+    let mut c = db.clone();
+    let (n,): (i64,) = c
+        .fetch_one(
+            "SELECT COUNT(*) FROM i2_job_queue WHERE state = 'queued'",
+            vec![],
+        )
+        .await?;
+    Ok(n)
+}
+
+/// The queue row of a job, for diagnostics (`outcome`, `detail`, attempts).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct QueueRow {
+    pub job_id: i64,
+    pub state: String,
+    pub attempts: i32,
+    pub fence: i64,
+    pub pid: Option<i32>,
+    pub outcome: Option<String>,
+    pub detail: String,
+    pub enqueued_at: crate::DbTime,
+    pub finished_at: Option<crate::DbTime>,
+}
+
+pub async fn row(db: &Db, job_id: i64) -> Result<Option<QueueRow>, StoreError> {
+    let mut c = db.clone();
+    c.fetch_optional(
+        "SELECT job_id, state, attempts, fence, pid, outcome, detail, enqueued_at, finished_at \
+         FROM i2_job_queue WHERE job_id = $1",
+        args![job_id],
+    )
+    .await
+}
