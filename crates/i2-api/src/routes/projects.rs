@@ -11,7 +11,7 @@ use i2_core::layout::{DEFAULT_DIRECTORY, PROJECT_SUBDIRS};
 use i2_core::names;
 use i2_store::cells::Cell;
 use i2_store::records::{self, Filter, Page, RecordRow};
-use i2_store::relations::{self, TagLink};
+use i2_store::relations;
 use i2_store::tables::{
     FILE, FILE_USE, JOB, JOB_CHAR_VALUE, JOB_FLOAT_VALUE, PROJECT, PROJECT_EXPORT, PROJECT_TAG,
 };
@@ -24,10 +24,6 @@ use crate::crud::{self, page_of};
 use crate::drf::{self, Mode};
 use crate::error::{ApiError, ApiResult};
 use crate::routes::{files, jobs};
-
-fn tag_brief(l: &TagLink) -> Value {
-    json!({"id": l.id, "text": l.text, "parent": l.parent_id})
-}
 
 /// The full project JSON: all fields plus `tags` with their project lists.
 pub async fn project_json(c: &mut impl Conn, row: &RecordRow) -> ApiResult<Value> {
@@ -67,34 +63,23 @@ pub fn project_dir(row: &RecordRow) -> PathBuf {
 pub async fn list(
     State(s): State<AppState>,
     Query(q): Query<HashMap<String, String>>,
-) -> ApiResult<Json<Value>> {
-    let filters = crud::filters_of(&PROJECT, &[("uuid", "uuid"), ("name", "name")], &q)?;
-    let mut c = s.conn();
-    let rows = records::list(
-        &mut c,
-        &PROJECT,
-        &filters,
-        "last_access DESC, id DESC",
-        page_of(&q)?,
+) -> ApiResult<Response> {
+    let page = page_of(&q)?;
+    let uuid = match q.get("uuid").filter(|u| !u.is_empty()) {
+        Some(u) => Some(
+            uuid::Uuid::parse_str(u.trim())
+                .map_err(|_| ApiError::field("uuid", "Enter a valid UUID."))?,
+        ),
+        None => None,
+    };
+    let name = q.get("name").filter(|n| !n.is_empty()).map(String::as_str);
+    let json =
+        relations::project_list_json(&mut s.conn(), name, uuid, page.limit, page.offset).await?;
+    Ok((
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        json,
     )
-    .await?;
-    let ids: Vec<i64> = rows.iter().filter_map(|r| r.pk().as_i64()).collect();
-    let mut tags = relations::tags_of_projects(&mut c, &ids).await?;
-    let out: Vec<Value> = rows
-        .iter()
-        .map(|r| {
-            let id = r.pk().as_i64().unwrap_or_default();
-            json!({
-                "id": id,
-                "uuid": drf::cell_json(r.get(&PROJECT, "uuid")),
-                "name": drf::cell_json(r.get(&PROJECT, "name")),
-                "creation_time": drf::cell_json(r.get(&PROJECT, "creation_time")),
-                "last_access": drf::cell_json(r.get(&PROJECT, "last_access")),
-                "tags": tags.remove(&id).unwrap_or_default().iter().map(tag_brief).collect::<Vec<_>>(),
-            })
-        })
-        .collect();
-    Ok(Json(Value::Array(out)))
+        .into_response())
 }
 
 /// Checks on the name that upstream's serializer adds to the model's own.
