@@ -63,6 +63,12 @@ impl Runner {
         Runner::Upstream { python }
     }
 
+    /// Whether the runner writes the job's final status itself (the upstream runner does;
+    /// a plain command does not, and its exit code decides).
+    pub fn sets_status(&self) -> bool {
+        matches!(self, Runner::Upstream { .. })
+    }
+
     pub fn command(&self, uuid: &str, job_dir: &std::path::Path, env: &RunnerEnv) -> Command {
         let mut cmd = match self {
             Runner::Upstream { python } => {

@@ -217,16 +217,17 @@ impl Worker {
                 reason: format!("waiting for the runner failed: {e}"),
             },
             Ok(_) if cancelled => Outcome::Cancelled,
-            Ok(s) => exit_outcome(s),
+            Ok(s) => exit_outcome(s, self.runner.sets_status()),
         };
         self.finish(&claim, outcome).await;
     }
 }
 
-fn exit_outcome(s: std::process::ExitStatus) -> Outcome {
+fn exit_outcome(s: std::process::ExitStatus, runner_sets_status: bool) -> Outcome {
     use std::os::unix::process::ExitStatusExt;
     match (s.code(), s.signal()) {
-        (Some(0), _) => Outcome::Exited,
+        (Some(0), _) if runner_sets_status => Outcome::Exited,
+        (Some(0), _) => Outcome::Succeeded,
         (Some(code), _) => Outcome::Failed { code },
         (None, Some(signal)) => Outcome::Crashed { signal },
         (None, None) => Outcome::Failed { code: -1 },

@@ -132,6 +132,29 @@ pub async fn claim(
         )
         .await?;
     let recovered = pick.state == "running";
+    if recovered {
+        let status: Option<(i32,)> = tx
+            .fetch_optional(
+                "SELECT status FROM ccp4i2_job WHERE id = $1",
+                args![pick.job_id],
+            )
+            .await?;
+        if status
+            .and_then(|s| JobStatus::from_i32(s.0))
+            .is_some_and(JobStatus::is_terminal)
+        {
+            // The runner completed and recorded its verdict; only its worker vanished
+            // before closing the attempt. Running it again would do the work twice.
+            tx.execute(
+                "UPDATE i2_job_queue SET state = 'done', finished_at = $2, outcome = 'exited', \
+                 detail = 'the runner finished; its worker stopped before recording it' WHERE job_id = $1",
+                args![pick.job_id, now],
+            )
+            .await?;
+            tx.commit().await?;
+            return Ok(None);
+        }
+    }
     if recovered && attempts > max_attempts {
         tx.execute(
             "UPDATE i2_job_queue SET state = 'done', finished_at = $2, outcome = 'lost', \
@@ -214,6 +237,8 @@ pub async fn heartbeat(
 pub enum Outcome {
     /// The runner exited 0; the status it wrote stands (Running left behind becomes Failed).
     Exited,
+    /// A runner that does not write statuses (a plain command) exited 0: Finished.
+    Succeeded,
     /// The runner exited non-zero.
     Failed { code: i32 },
     /// The runner was killed by a signal it did not ask for (crash, OOM killer, limit).
@@ -230,6 +255,7 @@ impl Outcome {
     fn label(&self) -> &'static str {
         match self {
             Outcome::Exited => "exited",
+            Outcome::Succeeded => "succeeded",
             Outcome::Failed { .. } => "failed",
             Outcome::Crashed { .. } => "crashed",
             Outcome::LimitReached { .. } => "limit",
@@ -240,6 +266,7 @@ impl Outcome {
     pub fn detail(&self) -> String {
         match self {
             Outcome::Exited => "the runner exited normally".into(),
+            Outcome::Succeeded => "the command exited with status 0".into(),
             Outcome::Failed { code } => format!("the runner exited with status {code}"),
             Outcome::Crashed { signal } => format!("the runner was killed by signal {signal}"),
             Outcome::LimitReached { what } => format!("stopped: {what}"),
@@ -280,11 +307,19 @@ pub async fn finish(
                 Some(s) if s.is_terminal() => None,
                 _ => Some(JobStatus::Failed),
             },
+            Outcome::Succeeded => Some(JobStatus::Finished),
             _ => Some(JobStatus::Failed),
         }
     };
     if let Some(s) = new {
         set_status(&mut tx, job_id, s).await?;
+        if s == JobStatus::Finished {
+            tx.execute(
+                "UPDATE ccp4i2_job SET finish_time = $2 WHERE id = $1",
+                args![job_id, i2_core::time::now()],
+            )
+            .await?;
+        }
     }
     let outcome_label = if cancelled {
         "cancelled"

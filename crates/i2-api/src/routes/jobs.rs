@@ -286,17 +286,18 @@ pub async fn bulk_delete(State(s): State<AppState>, input: Input) -> ApiResult<J
 pub async fn run(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
     let row = fetch_job(&s, &id).await?;
     let jid = row.pk().as_i64().unwrap_or_default();
-    match queue::enqueue(&s.db, jid).await? {
-        queue::Enqueued::Queued => s.wake.notify_one(),
-        queue::Enqueued::AlreadyActive => {
-            return Err(ApiError::envelope(
-                StatusCode::BAD_REQUEST,
-                "Job is already queued or running",
-            ));
-        }
+    if queue::enqueue(&s.db, jid).await? == queue::Enqueued::AlreadyActive {
+        return Err(ApiError::envelope(
+            StatusCode::BAD_REQUEST,
+            "Job is already queued or running",
+        ));
     }
-    let row = fetch_job(&s, &id).await?;
-    Ok(Json(job_json(&mut s.conn(), &row).await?))
+    // Answer with the job as it was queued (as upstream does), even if a worker already
+    // picked it up in the meantime.
+    let mut body = job_json(&mut s.conn(), &row).await?;
+    body["status"] = json!(JobStatus::Queued as i32);
+    s.wake.notify_one();
+    Ok(Json(body))
 }
 
 pub async fn cancel(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Value>> {

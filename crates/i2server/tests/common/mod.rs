@@ -122,6 +122,8 @@ fn chrono_free_stamp() -> u128 {
 /// The application under test.
 pub struct TestApp {
     pub backend: Backend,
+    /// The wake-up signal shared by the API and in-process workers.
+    pub wake: std::sync::Arc<tokio::sync::Notify>,
     pub router: Router,
     pub db: Db,
     pub dir: tempfile::TempDir,
@@ -177,9 +179,11 @@ impl TestApp {
         let mut config = ApiConfig::for_projects_dir(projects_dir.clone());
         config.user = "tester".into();
         config.host = "testhost".into();
-        let router = i2_api::router(AppState::new(db.clone(), config));
+        let wake = std::sync::Arc::new(tokio::sync::Notify::new());
+        let router = i2_api::router(AppState::new(db.clone(), config).with_wake(wake.clone()));
         Some(TestApp {
             backend,
+            wake,
             router,
             db,
             dir,
@@ -407,4 +411,65 @@ pub fn start_upstream_server(py: &Path, home: &Path, database_url: &str, port: u
         .spawn()
         .expect("start upstream server");
     Child(child)
+}
+
+/// The database URL a runner process uses for this app (upstream's form).
+pub fn runner_database_url(app: &TestApp) -> String {
+    match app.backend {
+        Backend::Sqlite => format!("sqlite://{}", app.root().join("db.sqlite3").display()),
+        Backend::Postgres => app.pg_url().expect("pg url"),
+    }
+}
+
+/// The fake runner script (see tests/support/fake_runner.py) as a command for `mode`.
+pub fn fake_runner(py: &Path, mode: &str) -> Vec<String> {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/fake_runner.py");
+    vec![
+        py.display().to_string(),
+        script.display().to_string(),
+        "{uuid}".into(),
+        mode.into(),
+    ]
+}
+
+/// Create a project and `n` jobs through the API; returns the job ids.
+pub async fn make_jobs(app: &TestApp, n: usize) -> Vec<i64> {
+    let r = app
+        .send_json(
+            "POST",
+            "/api/ccp4i2/projects/",
+            serde_json::json!({"name": "jobs", "directory": "__default__"}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
+    let pid = r.json()["id"].as_i64().expect("project id");
+    let mut ids = Vec::new();
+    for i in 1..=n {
+        let r = app
+            .send_json(
+                "POST",
+                "/api/ccp4i2/jobs/",
+                serde_json::json!({"project": pid, "number": i.to_string(), "title": "engine test", "task_name": "test"}),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
+        ids.push(r.json()["id"].as_i64().expect("job id"));
+    }
+    ids
+}
+
+/// Poll `cond` every 20 ms until it holds or `secs` pass.
+pub async fn wait_for<F, Fut>(secs: u64, what: &str, mut cond: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    while !cond().await {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
 }

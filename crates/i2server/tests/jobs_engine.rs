@@ -1,0 +1,428 @@
+//! The job engine with real processes: run → queue → worker → runner → final status;
+//! cancel ends the whole process tree; Finished never shows before outputs and KPIs;
+//! a worker killed with SIGKILL loses its job to another after the lease expires, and its
+//! attempt writes nothing afterwards; a soak of 1,000 jobs across 4 worker processes that
+//! are killed and restarted at random runs every job to completion exactly once.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use i2_jobs::runner::RunnerEnv;
+use i2_jobs::{Runner, Worker, WorkerConfig};
+use i2_store::queue;
+use serde_json::Value;
+use tokio::sync::watch;
+
+fn worker(app: &TestApp, argv: Vec<String>, id: &str) -> Worker {
+    Worker {
+        id: id.to_string(),
+        db: app.db.clone(),
+        runner: Runner::Command { argv },
+        env: RunnerEnv {
+            database_url: runner_database_url(app),
+            projects_dir: app.projects_dir.clone(),
+            home: app.root().to_path_buf(),
+        },
+        config: WorkerConfig {
+            lease_secs: 5,
+            heartbeat: Duration::from_millis(200),
+            idle_poll: Duration::from_millis(100),
+            shutdown_grace: Duration::ZERO,
+            host: "testhost".into(),
+        },
+        wake: app.wake.clone(),
+    }
+}
+
+async fn job(app: &TestApp, id: i64) -> Value {
+    app.get(&format!("/api/ccp4i2/jobs/{id}/")).await.json()
+}
+
+async fn status(app: &TestApp, id: i64) -> i64 {
+    job(app, id).await["status"].as_i64().expect("status")
+}
+
+async fn cancel_ends_the_process_tree(backend: Backend) {
+    let Some(py) = upstream_python() else { return };
+    let Some(app) = TestApp::start(backend).await else {
+        return;
+    };
+    let ids = make_jobs(&app, 1).await;
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let w = tokio::spawn(worker(&app, fake_runner(&py, "hang"), "w1").run(stop_rx));
+
+    let r = app
+        .send_json(
+            "POST",
+            &format!("/api/ccp4i2/jobs/{}/run/", ids[0]),
+            Value::Null,
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(r.json()["status"], 2, "queued");
+    let db = app.db.clone();
+    let jid = ids[0];
+    wait_for(20, "the runner to start", || {
+        let db = db.clone();
+        async move {
+            queue::row(&db, jid)
+                .await
+                .ok()
+                .flatten()
+                .and_then(|r| r.pid)
+                .is_some()
+        }
+    })
+    .await;
+    let pgid = queue::row(&app.db, jid)
+        .await
+        .expect("row")
+        .and_then(|r| r.pid)
+        .expect("pid");
+    wait_for(10, "the grandchildren to start", || async move {
+        i2_jobs::process::group_alive(pgid)
+    })
+    .await;
+    assert_eq!(status(&app, jid).await, 3, "running");
+
+    let t0 = std::time::Instant::now();
+    let r = app
+        .send_json(
+            "POST",
+            &format!("/api/ccp4i2/jobs/{jid}/cancel/"),
+            Value::Null,
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.json()["status"], 4, "Interrupted at once");
+    wait_for(2, "the whole process group to be gone", || async move {
+        !i2_jobs::process::group_alive(pgid)
+    })
+    .await;
+    println!(
+        "{}: process tree gone {:?} after cancel",
+        backend.name(),
+        t0.elapsed()
+    );
+    wait_for(10, "the attempt to be closed", || {
+        let db = db.clone();
+        async move {
+            queue::row(&db, jid)
+                .await
+                .ok()
+                .flatten()
+                .is_some_and(|r| r.state == "done")
+        }
+    })
+    .await;
+    let row = queue::row(&app.db, jid).await.expect("row").expect("row");
+    assert_eq!(row.outcome.as_deref(), Some("cancelled"));
+    assert_eq!(status(&app, jid).await, 4, "stays Interrupted");
+    // Cancelling again is refused: it is no longer active.
+    let r = app
+        .send_json(
+            "POST",
+            &format!("/api/ccp4i2/jobs/{jid}/cancel/"),
+            Value::Null,
+        )
+        .await;
+    assert_eq!(r.status, 400);
+
+    stop_tx.send(true).expect("stop");
+    w.await.expect("worker");
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn cancel_sqlite() {
+    cancel_ends_the_process_tree(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn cancel_postgres() {
+    cancel_ends_the_process_tree(Backend::Postgres).await;
+}
+
+/// A client polling the job sees Finished only once the outputs and KPIs are there, even
+/// though the runner writes Finished first.
+async fn finished_only_with_outputs(backend: Backend) {
+    let Some(py) = upstream_python() else { return };
+    let Some(app) = TestApp::start(backend).await else {
+        return;
+    };
+    let ids = make_jobs(&app, 1).await;
+    let jid = ids[0];
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let w = tokio::spawn(worker(&app, fake_runner(&py, "early"), "w1").run(stop_rx));
+    let r = app
+        .send_json("POST", &format!("/api/ccp4i2/jobs/{jid}/run/"), Value::Null)
+        .await;
+    assert_eq!(r.status, 200);
+    let mut seen_running = false;
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        assert!(std::time::Instant::now() < deadline, "job never finished");
+        let j = job(&app, jid).await;
+        let s = j["status"].as_i64().expect("status");
+        seen_running |= s == 3;
+        if s == 6 {
+            let files = app
+                .get(&format!("/api/ccp4i2/files/?job={jid}"))
+                .await
+                .json();
+            assert_eq!(
+                files.as_array().map(Vec::len),
+                Some(1),
+                "outputs visible with Finished: {files}"
+            );
+            assert_eq!(
+                j["float_values"]["RFree"], 0.25,
+                "KPIs visible with Finished: {j}"
+            );
+            break;
+        }
+        assert!(!matches!(s, 4 | 5), "unexpected status {s}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(
+        seen_running,
+        "the job was seen running while its runner worked"
+    );
+    stop_tx.send(true).expect("stop");
+    w.await.expect("worker");
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn finished_only_with_outputs_sqlite() {
+    finished_only_with_outputs(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn finished_only_with_outputs_postgres() {
+    finished_only_with_outputs(Backend::Postgres).await;
+}
+
+/// A command that fails, and one that cannot start, end Failed with the reason recorded.
+#[tokio::test]
+async fn failures_are_classified() {
+    let Some(app) = TestApp::start(Backend::Sqlite).await else {
+        return;
+    };
+    let ids = make_jobs(&app, 3).await;
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let mut cases = vec![
+        (
+            ids[0],
+            vec!["/bin/sh".to_string(), "-c".into(), "exit 3".into()],
+            "failed",
+        ),
+        (
+            ids[1],
+            vec!["/nonexistent/runner".to_string()],
+            "spawn_failed",
+        ),
+        (
+            ids[2],
+            vec!["/bin/sh".to_string(), "-c".into(), "kill -SEGV $$".into()],
+            "crashed",
+        ),
+    ];
+    for (jid, argv, want) in cases.drain(..) {
+        let rx = stop_rx.clone();
+        let w = tokio::spawn(worker(&app, argv, "w").run(rx));
+        let r = app
+            .send_json("POST", &format!("/api/ccp4i2/jobs/{jid}/run/"), Value::Null)
+            .await;
+        assert_eq!(r.status, 200);
+        let db = app.db.clone();
+        wait_for(20, "the attempt to close", || {
+            let db = db.clone();
+            async move {
+                queue::row(&db, jid)
+                    .await
+                    .ok()
+                    .flatten()
+                    .is_some_and(|r| r.state == "done")
+            }
+        })
+        .await;
+        let row = queue::row(&app.db, jid).await.expect("row").expect("row");
+        assert_eq!(row.outcome.as_deref(), Some(want), "{}", row.detail);
+        assert_eq!(status(&app, jid).await, 5, "Failed");
+        w.abort();
+    }
+    stop_tx.send(true).ok();
+    app.finish().await;
+}
+
+// --- separate worker processes (PostgreSQL, as deployed) ---
+
+fn spawn_worker_process(app: &TestApp, py: &std::path::Path, mode: &str, lease: u64) -> Child {
+    let argv = serde_json::to_string(&fake_runner(py, mode)).expect("json");
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(app.root().join("workers.log"))
+        .expect("log");
+    Child(
+        std::process::Command::new(env!("CARGO_BIN_EXE_i2server"))
+            .args(["worker", "--workers", "1"])
+            .env("DATABASE_URL", app.pg_url().expect("pg"))
+            .env("CCP4I2_HOME", app.root())
+            .env("CCP4I2_PROJECTS_DIR", &app.projects_dir)
+            .env("I2SERVER_RUNNER_COMMAND", argv)
+            .env("I2SERVER_LEASE_SECS", lease.to_string())
+            .env("I2SERVER_LOG", "warn")
+            .stdout(log.try_clone().expect("log"))
+            .stderr(log)
+            .spawn()
+            .expect("spawn worker"),
+    )
+}
+
+async fn completions(app: &TestApp) -> Vec<(i64, i64)> {
+    use i2_store::Conn;
+    let mut c = app.db.clone();
+    c.fetch_all::<(i64, i64)>(
+        "SELECT job_id, COUNT(*) FROM ccp4i2_jobcharvalue WHERE key_id = 'Unknown' GROUP BY job_id",
+        vec![],
+    )
+    .await
+    .expect("completions")
+}
+
+#[tokio::test]
+async fn killed_worker_loses_its_job_to_another() {
+    let Some(py) = upstream_python() else { return };
+    let Some(app) = TestApp::start(Backend::Postgres).await else {
+        return;
+    };
+    let jid = make_jobs(&app, 1).await[0];
+    let mut a = spawn_worker_process(&app, &py, "slow", 3);
+    let r = app
+        .send_json("POST", &format!("/api/ccp4i2/jobs/{jid}/run/"), Value::Null)
+        .await;
+    assert_eq!(r.status, 200);
+    let db = app.db.clone();
+    wait_for(30, "worker A to start the job", || {
+        let db = db.clone();
+        async move {
+            queue::row(&db, jid)
+                .await
+                .ok()
+                .flatten()
+                .and_then(|r| r.pid)
+                .is_some()
+        }
+    })
+    .await;
+    let first_pgid = queue::row(&app.db, jid)
+        .await
+        .expect("row")
+        .and_then(|r| r.pid)
+        .expect("pid");
+    // SIGKILL: no chance to clean up or hand anything back.
+    a.0.kill().expect("kill -9 worker A");
+    let _ = a.0.wait();
+    let _b = spawn_worker_process(&app, &py, "slow", 3);
+    wait_for(60, "worker B to finish the recovered job", || {
+        let db = db.clone();
+        async move {
+            queue::row(&db, jid)
+                .await
+                .ok()
+                .flatten()
+                .is_some_and(|r| r.state == "done")
+        }
+    })
+    .await;
+    let row = queue::row(&app.db, jid).await.expect("row").expect("row");
+    assert_eq!(row.attempts, 2, "one lost attempt, one recovery");
+    assert_eq!(status(&app, jid).await, 6, "defined end state: Finished");
+    assert_eq!(
+        completions(&app).await,
+        vec![(jid, 1)],
+        "the killed attempt wrote nothing"
+    );
+    assert!(
+        !i2_jobs::process::group_alive(first_pgid),
+        "nothing of the killed attempt still runs"
+    );
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn soak_1000_jobs_across_killed_and_restarted_workers() {
+    let Some(py) = upstream_python() else { return };
+    let Some(app) = TestApp::start(Backend::Postgres).await else {
+        return;
+    };
+    const N: usize = 1000;
+    let ids = make_jobs(&app, N).await;
+    for id in &ids {
+        assert_eq!(
+            queue::enqueue(&app.db, *id).await.expect("enqueue"),
+            queue::Enqueued::Queued
+        );
+    }
+    let mut workers: Vec<Child> = (0..4)
+        .map(|_| spawn_worker_process(&app, &py, "quick", 2))
+        .collect();
+    let deadline = std::time::Instant::now() + Duration::from_secs(240);
+    let mut kills = 0;
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    loop {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        tokio::time::sleep(Duration::from_millis(300 + seed % 900)).await;
+        let left = {
+            use i2_store::Conn;
+            let mut c = app.db.clone();
+            let (n,): (i64,) = c
+                .fetch_one(
+                    "SELECT COUNT(*) FROM i2_job_queue WHERE state <> 'done'",
+                    vec![],
+                )
+                .await
+                .expect("count");
+            n
+        };
+        if left == 0 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{left} jobs still not done after the deadline"
+        );
+        // Kill a random worker with SIGKILL and start a replacement.
+        let victim = (seed % workers.len() as u64) as usize;
+        let _ = workers[victim].0.kill();
+        let _ = workers[victim].0.wait();
+        workers[victim] = spawn_worker_process(&app, &py, "quick", 2);
+        kills += 1;
+    }
+    drop(workers);
+    let done = completions(&app).await;
+    assert_eq!(done.len(), N, "every job completed");
+    assert!(done.iter().all(|(_, n)| *n == 1), "no job completed twice");
+    use i2_store::Conn;
+    let mut c = app.db.clone();
+    let statuses: Vec<(i32, i64)> = c
+        .fetch_all(
+            "SELECT status, COUNT(*) FROM ccp4i2_job GROUP BY status",
+            vec![],
+        )
+        .await
+        .expect("statuses");
+    assert_eq!(
+        statuses,
+        vec![(6, N as i64)],
+        "all Finished, none lost or stuck"
+    );
+    println!("soak: {N} jobs, 4 workers, {kills} workers killed and restarted");
+    app.finish().await;
+}
