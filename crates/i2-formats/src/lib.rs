@@ -8,6 +8,8 @@
 //! - [`asu`]: CCP4i2 ASU-contents XML files.
 //! - [`digest`]: the upstream-compatible JSON of `GET /files/{id}/digest/`
 //!   ([`digest::digest_for`]), keyed by file MIME type.
+//! - [`upload`]: what `upload_file_param` does with a file ([`upload::plan_upload`],
+//!   [`upload::execute_split`], [`upload::md5_file`]).
 //! - [`error`]: [`FormatError`]; readers never panic on file content.
 
 pub mod asu;
@@ -16,5 +18,6 @@ pub mod digest;
 pub mod error;
 pub mod mtz;
 pub mod seq;
+pub mod upload;
 
 pub use error::{FormatError, Result};

@@ -15,4 +15,4 @@ pub mod write;
 pub use cell::Cell;
 pub use data::{Rows, read_columns, resolution_range};
 pub use header::{Column, Dataset, MtzHeader};
-pub use write::write_columns;
+pub use write::{write_column_indices, write_columns};

@@ -21,6 +21,24 @@ const LABEL_WIDTH: usize = 30;
 /// Returns the header of the written file as read back.
 pub fn write_columns(src: &Path, dst: &Path, columns: &[(&str, &str)]) -> Result<MtzHeader> {
     let h = MtzHeader::read(src)?;
+    let mut picked = Vec::new();
+    for (from, to) in columns {
+        let i = h.column_index(from).ok_or_else(|| {
+            FormatError::Missing(format!("{} has no column {from:?}", src.display()))
+        })?;
+        picked.push((i, *to));
+    }
+    write_column_indices(src, &h, dst, &picked)
+}
+
+/// Copy columns `(index in src's header, new label)` of `src` (whose header is `h`) into a new
+/// MTZ at `dst`: the form to use when labels repeat across datasets.
+pub fn write_column_indices(
+    src: &Path,
+    h: &MtzHeader,
+    dst: &Path,
+    columns: &[(usize, &str)],
+) -> Result<MtzHeader> {
     let mut indices = Vec::new();
     for name in ["H", "K", "L"] {
         indices.push(h.column_index(name).ok_or_else(|| {
@@ -33,9 +51,13 @@ pub fn write_columns(src: &Path, dst: &Path, columns: &[(&str, &str)]) -> Result
                 "invalid MTZ column label {to:?}"
             )));
         }
-        indices.push(h.column_index(from).ok_or_else(|| {
-            FormatError::Missing(format!("{} has no column {from:?}", src.display()))
-        })?);
+        if *from >= h.columns.len() {
+            return Err(FormatError::Missing(format!(
+                "{} has no column number {from}",
+                src.display()
+            )));
+        }
+        indices.push(*from);
     }
     // As upstream: when the source has several datasets, the new file gets a copy of the
     // dataset of the last selected column (even HKL_base) as dataset 1.
@@ -44,7 +66,7 @@ pub fn write_columns(src: &Path, dst: &Path, columns: &[(&str, &str)]) -> Result
         .and_then(|&i| h.columns.get(i))
         .and_then(|c| h.dataset(c.dataset_id))
         .filter(|_| h.datasets.len() > 1);
-    let data = read_columns(src, &h, &indices)?;
+    let data = read_columns(src, h, &indices)?;
     let labels: Vec<(&str, &str)> = ["H", "K", "L"]
         .iter()
         .map(|l| (*l, "H"))
@@ -60,7 +82,7 @@ pub fn write_columns(src: &Path, dst: &Path, columns: &[(&str, &str)]) -> Result
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let out = MiniMtz {
-        src: &h,
+        src: h,
         data: &data,
         labels: &labels,
         dataset: source_ds,
