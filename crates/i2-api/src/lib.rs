@@ -29,6 +29,9 @@ pub struct AppState {
     pub config: Arc<ApiConfig>,
     /// Wakes this process's workers when a job is queued (others poll).
     pub wake: Arc<tokio::sync::Notify>,
+    /// The CCP4i2 task catalogue once loaded, or why it is unavailable (task routes
+    /// answer 503 until then). Loaded in the background so start-up stays instant.
+    pub tasks: Arc<std::sync::OnceLock<Result<i2_tasks::Catalogue, String>>>,
 }
 
 impl AppState {
@@ -37,11 +40,18 @@ impl AppState {
             db,
             config: Arc::new(config),
             wake: Arc::new(tokio::sync::Notify::new()),
+            tasks: Arc::new(std::sync::OnceLock::new()),
         }
     }
     /// Share a wake-up signal with in-process workers.
     pub fn with_wake(mut self, wake: Arc<tokio::sync::Notify>) -> Self {
         self.wake = wake;
+        self
+    }
+
+    /// Serve task routes from this catalogue (or explain why there is none).
+    pub fn with_tasks(self, tasks: Result<i2_tasks::Catalogue, String>) -> Self {
+        let _ = self.tasks.set(tasks);
         self
     }
 

@@ -11,7 +11,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use crate::AppState;
 use crate::crud;
 use crate::error::ApiError;
-use crate::routes::{files, groups, jobs, misc, projects, tags};
+use crate::routes::{files, groups, jobs, misc, projects, tags, tasks, uploads};
 
 pub const PREFIX: &str = "/api/ccp4i2";
 
@@ -22,6 +22,7 @@ fn api_routes() -> Router<AppState> {
         .route("/health/", get(misc::health).post(misc::health_post))
         .route("/version/", get(misc::version))
         .route("/active_jobs/", get(misc::active_jobs))
+        .route("/task_lookup/", get(tasks::task_lookup))
         // Projects
         .route("/projects/", get(projects::list).post(projects::create))
         .route(
@@ -60,6 +61,7 @@ fn api_routes() -> Router<AppState> {
             get(projects::files_by_path),
         )
         .route("/projects/{id}/exports/", get(projects::exports))
+        .route("/projects/{id}/create_task/", post(tasks::create_task))
         .route("/projecttags/", get(tags::list).post(tags::create))
         .route(
             "/projecttags/{id}/",
@@ -110,6 +112,18 @@ fn api_routes() -> Router<AppState> {
         )
         .route("/jobs/{id}/dependent_jobs/", get(jobs::dependent_jobs))
         .route("/jobs/{id}/run/", post(jobs::run))
+        .route("/jobs/{id}/container/", get(tasks::container))
+        .route("/jobs/{id}/def_xml/", get(tasks::def_xml))
+        .route(
+            "/jobs/{id}/params_xml/",
+            get(tasks::params_xml).put(tasks::put_params_xml),
+        )
+        .route("/jobs/{id}/set_parameter/", post(tasks::set_parameter))
+        .route("/jobs/{id}/get_parameter/", get(tasks::get_parameter))
+        .route(
+            "/jobs/{id}/upload_file_param/",
+            post(uploads::upload_file_param),
+        )
         .route("/jobs/{id}/cancel/", post(jobs::cancel))
         // Files
         .route("/files/", get(files::list).post(files::create))

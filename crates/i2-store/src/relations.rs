@@ -574,3 +574,82 @@ fn pg_drf_time(col: &str) -> String {
          ELSE to_char({col} AT TIME ZONE 'UTC', '.US') END || 'Z')"
     )
 }
+
+/// The next free job number: top level `max + 1`, or `<parent>.<max child + 1>`.
+pub async fn next_job_number(
+    c: &mut impl Conn,
+    project_id: i64,
+    parent: Option<(i64, &str)>,
+) -> Result<String, StoreError> {
+    let rows: Vec<(String,)> = match parent {
+        None => {
+            c.fetch_all(
+                "SELECT number FROM ccp4i2_job WHERE project_id = $1 AND parent_id IS NULL",
+                args![project_id],
+            )
+            .await?
+        }
+        Some((pid, _)) => {
+            c.fetch_all(
+                "SELECT number FROM ccp4i2_job WHERE parent_id = $1",
+                args![pid],
+            )
+            .await?
+        }
+    };
+    let last = rows
+        .iter()
+        .filter_map(|(n,)| n.rsplit('.').next().and_then(|p| p.parse::<u32>().ok()))
+        .max()
+        .unwrap_or(0);
+    Ok(match parent {
+        None => (last + 1).to_string(),
+        Some((_, pnum)) => format!("{pnum}.{}", last + 1),
+    })
+}
+
+/// Keep the project's legacy `last_job_number` in step and mark it accessed.
+pub async fn note_new_job(
+    c: &mut impl Conn,
+    project_id: i64,
+    top_number: i64,
+) -> Result<(), StoreError> {
+    c.execute(
+        "UPDATE ccp4i2_project SET last_job_number = CASE WHEN last_job_number < $2 THEN $2 ELSE last_job_number END, \
+         last_access = $3 WHERE id = $1",
+        args![project_id, top_number, i2_core::time::now()],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Files of an earlier upload into the same job parameter: `(file id, name)`.
+pub async fn imported_files_of_param(
+    c: &mut impl Conn,
+    job_id: i64,
+    job_param_name: &str,
+) -> Result<Vec<(i64, String)>, StoreError> {
+    c.fetch_all(
+        "SELECT id, name FROM ccp4i2_file WHERE job_id = $1 AND job_param_name = $2 AND directory = 2",
+        args![job_id, job_param_name],
+    )
+    .await
+}
+
+/// Make sure a file type row exists (upstream creates unseeded MIME types on demand).
+pub async fn ensure_file_type(c: &mut impl Conn, name: &str) -> Result<(), StoreError> {
+    let exists: Option<(String,)> = c
+        .fetch_optional(
+            "SELECT name FROM ccp4i2_filetype WHERE name = $1",
+            args![name],
+        )
+        .await?;
+    if exists.is_none() {
+        c.execute(
+            "INSERT INTO ccp4i2_filetype (name, description) VALUES ($1, $2)",
+            args![name, format!("MIME type: {name}")],
+        )
+        .await?;
+    }
+    Ok(())
+}

@@ -272,7 +272,9 @@ impl JobParams {
                     .map_err(|r| refuse(r, ParamErrorKind::Invalid, details.clone()))?;
             }
             NodeKind::List | NodeKind::Composite | NodeKind::Container => match value {
-                Value::Object(m) if !is_file(node) => update(node, m, set, defaulted)
+                // A file parameter takes its parts as a dict (project, baseName, relPath,
+                // annotation, dbFileId, subType, contentFlag): how uploads bind a file.
+                Value::Object(m) => update(node, m, set, defaulted)
                     .map_err(|r| refuse(r, ParamErrorKind::Invalid, details.clone()))?,
                 // `set(None)` empties the object: every part unset, scalars None.
                 Value::Null if !is_file(node) => clear(node, set),

@@ -40,7 +40,24 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let hosts = settings.allowed_hosts.clone();
-    let mut app = router(AppState::new(db, settings.api.clone()).with_wake(wake));
+    let state = AppState::new(db, settings.api.clone()).with_wake(wake);
+    // The catalogue loads in the background: health and projects answer at once.
+    let slot = state.tasks.clone();
+    let cache = settings.home.join("cache");
+    tokio::task::spawn_blocking(move || {
+        let python = crate::catalogue::installation_python();
+        let tasks = crate::catalogue::load(None, &cache, Some(&python));
+        match &tasks {
+            Ok(c) => {
+                tracing::info!(tasks = c.tasks().len(), root = %c.root().display(), "task catalogue loaded")
+            }
+            Err(e) => {
+                tracing::warn!(reason = %e, "task catalogue unavailable: task routes answer 503")
+            }
+        }
+        let _ = slot.set(tasks);
+    });
+    let mut app = router(state);
     if let Some(hosts) = hosts {
         app = app.layer(axum::middleware::from_fn(move |req, next| {
             let hosts = hosts.clone();

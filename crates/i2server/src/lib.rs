@@ -2,5 +2,6 @@
 //! ([`app`]), so tests boot the same system the binary runs.
 
 pub mod app;
+pub mod catalogue;
 pub mod config;
 pub mod workers;

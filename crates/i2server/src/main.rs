@@ -41,6 +41,14 @@ enum Command {
     Migrate,
     /// Print the version.
     Version,
+    /// List the CCP4i2 tasks (optionally filtered), or show one; `--refresh` rebuilds the
+    /// class cache from the installation.
+    Tasks {
+        /// A task name to show, or a filter on names and titles.
+        filter: Option<String>,
+        #[arg(long)]
+        refresh: bool,
+    },
 }
 
 fn init_logging() {
@@ -104,6 +112,51 @@ async fn shutdown_signal() {
 
 async fn run(cli: Cli) -> Result<(), ExitCode> {
     match cli.command {
+        Command::Tasks { filter, refresh } => {
+            let s = settings()?;
+            let cache = s.home.join("cache");
+            let python = i2server::catalogue::installation_python();
+            if refresh {
+                let root = i2_tasks::find_installation().map_err(|e| {
+                    eprintln!("i2server: {e}");
+                    ExitCode::FAILURE
+                })?;
+                let p = i2_tasks::classes::generate_cache(&python, &root, &cache).map_err(|e| {
+                    eprintln!("i2server: {e}");
+                    ExitCode::FAILURE
+                })?;
+                println!("class cache written: {}", p.display());
+            }
+            let cat = i2server::catalogue::load(None, &cache, Some(&python)).map_err(|e| {
+                eprintln!("i2server: {e}");
+                ExitCode::FAILURE
+            })?;
+            match filter.as_deref().and_then(|f| cat.task(f)) {
+                Some(t) => {
+                    println!(
+                        "{}",
+                        serde_json::to_string_pretty(&cat.task_lookup()[&t.name])
+                            .unwrap_or_default()
+                    );
+                    if let Ok(p) = cat.def_xml_path(&t.name) {
+                        println!("definition: {}", p.display());
+                    }
+                }
+                None => {
+                    let f = filter.unwrap_or_default().to_lowercase();
+                    for t in cat.tasks() {
+                        let title = t.title.clone().unwrap_or_default();
+                        if f.is_empty()
+                            || t.name.to_lowercase().contains(&f)
+                            || title.to_lowercase().contains(&f)
+                        {
+                            println!("{:<32} {}", t.name, title);
+                        }
+                    }
+                }
+            }
+            Ok(())
+        }
         Command::Version => {
             println!("i2server {}", env!("CARGO_PKG_VERSION"));
             Ok(())

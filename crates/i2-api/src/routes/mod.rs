@@ -6,3 +6,5 @@ pub mod jobs;
 pub mod misc;
 pub mod projects;
 pub mod tags;
+pub mod tasks;
+pub mod uploads;

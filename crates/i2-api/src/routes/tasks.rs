@@ -1,0 +1,435 @@
+//! The task catalogue and job parameters: `task_lookup/`, `create_task/`, `container/`,
+//! `def_xml/`, `params_xml/`, `set_parameter/`, `get_parameter/`.
+//!
+//! Parameters live in the job directory's `input_params.xml` (the file upstream's runner
+//! reads); every change rewrites it atomically (temporary file, then rename).
+
+use std::collections::HashMap;
+use std::path::{Path as FsPath, PathBuf};
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use i2_core::JobStatus;
+use i2_core::job_number::JobNumber;
+use i2_store::records::{self, RecordRow};
+use i2_store::relations;
+use i2_store::tables::{JOB, PROJECT};
+use i2_store::{Arg, Kind};
+use i2_tasks::paramsxml::HeaderInfo;
+use i2_tasks::{Catalogue, JobParams, TaskDef};
+use serde_json::{Value, json};
+
+use crate::AppState;
+use crate::body::Input;
+use crate::error::{ApiError, ApiResult};
+use crate::routes::{jobs, projects};
+
+pub const INPUT_PARAMS: &str = "input_params.xml";
+pub const PARAMS: &str = "params.xml";
+
+pub fn catalogue(s: &AppState) -> ApiResult<&Catalogue> {
+    match s.tasks.get() {
+        Some(Ok(c)) => Ok(c),
+        Some(Err(why)) => Err(ApiError::envelope(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("The CCP4i2 task catalogue is not available: {why}"),
+        )),
+        None => Err(ApiError::envelope(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "The CCP4i2 task catalogue is still loading; try again in a moment",
+        )),
+    }
+}
+
+fn definition(cat: &Catalogue, task: &str) -> ApiResult<TaskDef> {
+    cat.definition(task).map_err(|e| {
+        ApiError::envelope(
+            StatusCode::BAD_REQUEST,
+            format!("Task '{task}' cannot be loaded: {e}"),
+        )
+    })
+}
+
+pub async fn task_lookup(State(s): State<AppState>) -> ApiResult<Json<Value>> {
+    Ok(Json(catalogue(&s)?.task_lookup()))
+}
+
+/// Where a job's files are.
+pub fn job_dir(project: &RecordRow, job: &RecordRow) -> ApiResult<PathBuf> {
+    let number = job.get(&JOB, "number").as_str().unwrap_or_default();
+    let n = JobNumber::parse(number).map_err(|e| ApiError::internal(e.to_string()))?;
+    Ok(projects::project_dir(project).join(n.rel_dir()))
+}
+
+fn text(row: &RecordRow, t: &i2_store::tables::Table, f: &str) -> String {
+    row.get(t, f).as_str().unwrap_or_default().to_string()
+}
+
+fn uuid_of(row: &RecordRow, t: &i2_store::tables::Table) -> String {
+    match row.get(t, "uuid") {
+        i2_store::cells::Cell::Uuid(u) => u.hyphenated().to_string(),
+        _ => String::new(),
+    }
+}
+
+/// The params-file header for a job, as upstream writes it.
+pub fn header_for(s: &AppState, project: &RecordRow, job: &RecordRow) -> HeaderInfo {
+    let secs = chrono::Utc::now().timestamp();
+    HeaderInfo {
+        task_name: text(job, &JOB, "task_name"),
+        user: std::env::var("USER")
+            .ok()
+            .filter(|u| !u.is_empty())
+            .unwrap_or_else(|| "unknown".into()),
+        host: s.config.host.clone(),
+        creation_time: i2_tasks::paramsxml::format_creation_time(secs),
+        ccp4i_version: catalogue(s)
+            .ok()
+            .and_then(|c| c.version())
+            .unwrap_or_else(|| "3.0.1".into()),
+        project_name: text(project, &PROJECT, "name"),
+        project_id: uuid_of(project, &PROJECT),
+        job_number: text(job, &JOB, "number"),
+        job_id: uuid_of(job, &JOB),
+    }
+}
+
+/// Write a file through a temporary sibling and a rename, so readers never see half of it.
+pub fn write_atomic(path: &FsPath, content: &str) -> ApiResult<()> {
+    let tmp = path.with_extension("xml.i2tmp");
+    std::fs::write(&tmp, content)
+        .and_then(|_| std::fs::rename(&tmp, path))
+        .map_err(|e| ApiError::internal(format!("writing {}: {e}", path.display())))
+}
+
+async fn project_of(s: &AppState, job: &RecordRow) -> ApiResult<RecordRow> {
+    let pid = job.get(&JOB, "project").as_i64().unwrap_or_default();
+    crate::crud::fetch(s, &PROJECT, &pid.to_string()).await
+}
+
+pub async fn create_task(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    input: Input,
+) -> ApiResult<Json<Value>> {
+    input.require_object()?;
+    let project = projects::fetch_project(&s, &id).await?;
+    let Some(task) = input.str("task_name").filter(|t| !t.is_empty()) else {
+        return Err(ApiError::envelope(
+            StatusCode::BAD_REQUEST,
+            "task_name is required",
+        ));
+    };
+    let cat = catalogue(&s)?;
+    let Some(info) = cat.task(&task) else {
+        return Err(ApiError::envelope(
+            StatusCode::BAD_REQUEST,
+            format!("Unknown task '{task}'"),
+        ));
+    };
+    let def = definition(cat, &task)?;
+    let title = input
+        .str("title")
+        .filter(|t| !t.is_empty())
+        .or_else(|| info.title.clone())
+        .unwrap_or_else(|| task.clone());
+    let pid = project.pk().as_i64().unwrap_or_default();
+    let mut c = s.conn();
+    let parent =
+        match input.str("parent_job_uuid").filter(|u| !u.is_empty()) {
+            None => None,
+            Some(u) => {
+                let u = uuid::Uuid::parse_str(u.trim()).map_err(|_| {
+                    ApiError::envelope(StatusCode::BAD_REQUEST, "parent_job_uuid is not a UUID")
+                })?;
+                let rows = records::list(
+                    &mut c,
+                    &JOB,
+                    &[records::Filter {
+                        column: "uuid",
+                        value: Arg::Uuid(u),
+                    }],
+                    "id",
+                    Default::default(),
+                )
+                .await?;
+                Some(rows.into_iter().next().ok_or_else(|| {
+                    ApiError::envelope(StatusCode::NOT_FOUND, "Parent job not found")
+                })?)
+            }
+        };
+    // Numbering races are settled by the (project, number) unique constraint: retry.
+    let mut attempt = 0;
+    let job = loop {
+        attempt += 1;
+        let mut tx = s.db.begin().await?;
+        let parent_key = parent.as_ref().map(|p| {
+            (
+                p.pk().as_i64().unwrap_or_default(),
+                p.get(&JOB, "number").as_str().unwrap_or(""),
+            )
+        });
+        let number = relations::next_job_number(&mut tx, pid, parent_key).await?;
+        let values = vec![
+            ("uuid", Arg::Uuid(uuid::Uuid::new_v4())),
+            ("number", Arg::Text(number.clone())),
+            ("title", Arg::Text(title.clone())),
+            ("status", Arg::Int(JobStatus::Pending as i64)),
+            ("evaluation", Arg::Int(0)),
+            ("comments", Arg::Text(String::new())),
+            ("creation_time", Arg::Time(i2_core::time::now())),
+            ("finish_time", Arg::Null(Kind::Time)),
+            ("task_name", Arg::Text(task.clone())),
+            ("process_id", Arg::Null(Kind::Int)),
+            ("project_id", Arg::Int(pid)),
+            (
+                "parent_id",
+                parent
+                    .as_ref()
+                    .map(|p| drf_pk(p))
+                    .unwrap_or(Arg::Null(Kind::Int)),
+            ),
+        ];
+        match records::insert(&mut tx, &JOB, values).await {
+            Ok(row) => {
+                let top: i64 = number
+                    .split('.')
+                    .next()
+                    .and_then(|n| n.parse().ok())
+                    .unwrap_or(0);
+                relations::note_new_job(&mut tx, pid, top).await?;
+                tx.commit().await?;
+                break row;
+            }
+            Err(i2_store::StoreError::Conflict(_)) if attempt < 5 => continue,
+            Err(e) => return Err(e.into()),
+        }
+    };
+    let dir = job_dir(&project, &job)?;
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| ApiError::internal(format!("creating {}: {e}", dir.display())))?;
+    let header = header_for(&s, &project, &job);
+    let mut params = JobParams::fresh(&def, &task);
+    let mut xml = def.input_params_xml(&header);
+    if let Some(Value::Object(given)) = input.get("input_params") {
+        for (k, v) in given {
+            let path = format!("{task}.{k}");
+            let path = if k.contains('.') {
+                path
+            } else {
+                find_param_path(&params, &task, k)
+            };
+            match params.set_parameter(&path, v, &header) {
+                Ok(out) => xml = out.xml,
+                Err(e) => {
+                    tracing::warn!(task = %task, param = %k, error = %e.error, "input_params entry not applied")
+                }
+            }
+        }
+    }
+    write_atomic(&dir.join(INPUT_PARAMS), &xml)?;
+    let body = jobs::job_json(&mut s.conn(), &job).await?;
+    Ok(Json(json!({"success": true, "data": {"new_job": body}})))
+}
+
+fn drf_pk(row: &RecordRow) -> Arg {
+    crate::drf::cell_arg(row.pk())
+}
+
+/// `input_params` keys are bare parameter names; find the container that holds one.
+fn find_param_path(params: &JobParams, task: &str, name: &str) -> String {
+    let tree = params.container_json();
+    if let Some(order) = tree.get("_value").and_then(Value::as_object) {
+        for (container, node) in order {
+            if node
+                .get("_value")
+                .and_then(Value::as_object)
+                .is_some_and(|m| m.contains_key(name))
+            {
+                return format!("{task}.container.{container}.{name}");
+            }
+        }
+    }
+    format!("{task}.container.inputData.{name}")
+}
+
+/// Load the job's parameters: `input_params.xml` for a job still being edited, the runner's
+/// `params.xml` first for one that ran (as upstream reads them).
+async fn load_params(
+    s: &AppState,
+    job: &RecordRow,
+) -> ApiResult<(RecordRow, TaskDef, JobParams, PathBuf)> {
+    let project = project_of(s, job).await?;
+    let task = text(job, &JOB, "task_name");
+    let def = definition(catalogue(s)?, &task)?;
+    let dir = job_dir(&project, job)?;
+    let candidates = if editable(job) {
+        [INPUT_PARAMS, PARAMS]
+    } else {
+        [PARAMS, INPUT_PARAMS]
+    };
+    let params = match candidates.iter().map(|n| dir.join(n)).find(|p| p.is_file()) {
+        Some(p) => {
+            let text = std::fs::read_to_string(&p)
+                .map_err(|e| ApiError::internal(format!("reading {}: {e}", p.display())))?;
+            JobParams::load(&def, &text).map_err(|e| {
+                ApiError::envelope(
+                    StatusCode::BAD_REQUEST,
+                    format!("{} cannot be read: {e}", p.display()),
+                )
+            })?
+        }
+        None => JobParams::fresh(&def, &task),
+    };
+    Ok((project, def, params, dir))
+}
+
+/// The job's project and parameters (for routes outside this module).
+pub async fn load_job_params(s: &AppState, job: &RecordRow) -> ApiResult<(RecordRow, JobParams)> {
+    let (project, _, params, _) = load_params(s, job).await?;
+    Ok((project, params))
+}
+
+fn editable(job: &RecordRow) -> bool {
+    matches!(
+        JobStatus::from_i32(job.get(&JOB, "status").as_i64().unwrap_or(0) as i32),
+        Some(JobStatus::Pending | JobStatus::Unknown)
+    )
+}
+
+pub async fn container(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let job = jobs::fetch_job(&s, &id).await?;
+    let (_, _, params, _) = load_params(&s, &job).await?;
+    Ok(Json(
+        json!({"success": true, "data": {"result": params.container_json()}}),
+    ))
+}
+
+pub async fn def_xml(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    let job = jobs::fetch_job(&s, &id).await?;
+    let def = definition(catalogue(&s)?, &text(&job, &JOB, "task_name"))?;
+    Ok(Json(
+        json!({"success": true, "data": {"xml": def.expanded_def_xml()}}),
+    ))
+}
+
+pub async fn params_xml(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let job = jobs::fetch_job(&s, &id).await?;
+    let project = project_of(&s, &job).await?;
+    let dir = job_dir(&project, &job)?;
+    let order = if editable(&job) {
+        [INPUT_PARAMS, PARAMS]
+    } else {
+        [PARAMS, INPUT_PARAMS]
+    };
+    for name in order {
+        if let Ok(xml) = std::fs::read_to_string(dir.join(name)) {
+            return Ok(Json(json!({"success": true, "data": {"xml": xml}})));
+        }
+    }
+    Err(ApiError::envelope(
+        StatusCode::NOT_FOUND,
+        "No parameter file found for this job",
+    ))
+}
+
+pub async fn put_params_xml(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    input: Input,
+) -> ApiResult<Json<Value>> {
+    let job = jobs::fetch_job(&s, &id).await?;
+    if !editable(&job) {
+        return Err(ApiError::envelope(
+            StatusCode::BAD_REQUEST,
+            "Parameters can only be changed while the job is pending",
+        ));
+    }
+    let Some(xml) = input.str("xml") else {
+        return Err(ApiError::envelope(
+            StatusCode::BAD_REQUEST,
+            "xml is required",
+        ));
+    };
+    let (_, def, _, dir) = load_params(&s, &job).await?;
+    // Refuse what the runner could not read.
+    JobParams::load(&def, &xml).map_err(|e| {
+        ApiError::envelope(
+            StatusCode::BAD_REQUEST,
+            format!("Invalid parameter XML: {e}"),
+        )
+    })?;
+    let path = dir.join(INPUT_PARAMS);
+    write_atomic(&path, &xml)?;
+    Ok(Json(
+        json!({"success": true, "data": {"message": "Parameters saved successfully", "file": path.to_string_lossy()}}),
+    ))
+}
+
+pub async fn set_parameter(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    input: Input,
+) -> ApiResult<Json<Value>> {
+    input.require_object()?;
+    let job = jobs::fetch_job(&s, &id).await?;
+    if !editable(&job) {
+        let label = JobStatus::from_i32(job.get(&JOB, "status").as_i64().unwrap_or(0) as i32)
+            .map(JobStatus::label)
+            .unwrap_or("Unknown");
+        return Err(ApiError::envelope(
+            StatusCode::BAD_REQUEST,
+            format!(
+                "Cannot change parameters of a job that is {label}; clone it to make a new one"
+            ),
+        ));
+    }
+    let Some(path) = input.str("object_path") else {
+        return Err(ApiError::envelope(
+            StatusCode::BAD_REQUEST,
+            "object_path is required",
+        ));
+    };
+    let value = input.get("value").cloned().unwrap_or(Value::Null);
+    let (project, _, mut params, dir) = load_params(&s, &job).await?;
+    let header = header_for(&s, &project, &job);
+    match params.set_parameter(&path, &value, &header) {
+        Ok(out) => {
+            write_atomic(&dir.join(INPUT_PARAMS), &out.xml)?;
+            Ok(Json(json!({"success": true, "data": out.data})))
+        }
+        Err(e) => Err(ApiError::Body(
+            StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST),
+            e.body(),
+        )),
+    }
+}
+
+pub async fn get_parameter(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> ApiResult<Json<Value>> {
+    let job = jobs::fetch_job(&s, &id).await?;
+    let Some(path) = q.get("object_path").filter(|p| !p.is_empty()) else {
+        return Err(ApiError::envelope(
+            StatusCode::BAD_REQUEST,
+            "object_path is required",
+        ));
+    };
+    let (_, _, params, _) = load_params(&s, &job).await?;
+    match params.get_parameter(path) {
+        Ok(data) => Ok(Json(json!({"success": true, "data": data}))),
+        Err(e) => Err(ApiError::Body(
+            StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST),
+            e.body(),
+        )),
+    }
+}
