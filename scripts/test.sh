@@ -31,4 +31,4 @@ fi
 
 # 3. The tests.
 echo "== cargo test"
-cargo test --workspace --all-targets -- --test-threads "${I2_TEST_THREADS:-2}"
+cargo test --workspace --all-targets --no-fail-fast -- --test-threads "${I2_TEST_THREADS:-2}"

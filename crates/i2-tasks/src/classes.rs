@@ -254,13 +254,16 @@ pub fn cache_path(root: &Path, cache_dir: &Path) -> Result<PathBuf> {
 pub fn generate_cache(python: &Path, root: &Path, cache_dir: &Path) -> Result<PathBuf> {
     let target = cache_path(root, cache_dir)?;
     std::fs::create_dir_all(cache_dir).map_err(|e| Error::io(cache_dir, e))?;
+    // Unique per call: two threads (or processes) may build the same cache at once.
+    static CALLS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let partial = cache_dir.join(format!(
-        ".{}.{}.partial",
+        ".{}.{}.{}.partial",
         target
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default(),
-        std::process::id()
+        std::process::id(),
+        CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
     ));
     let parent = root.parent().unwrap_or(root);
     let python_path = match std::env::var_os("PYTHONPATH").filter(|v| !v.is_empty()) {

@@ -187,7 +187,7 @@ pub async fn create_task(
                 "parent_id",
                 parent
                     .as_ref()
-                    .map(|p| drf_pk(p))
+                    .map(drf_pk)
                     .unwrap_or(Arg::Null(Kind::Int)),
             ),
         ];

@@ -180,7 +180,11 @@ impl TestApp {
         config.user = "tester".into();
         config.host = "testhost".into();
         let wake = std::sync::Arc::new(tokio::sync::Notify::new());
-        let router = i2_api::router(AppState::new(db.clone(), config).with_wake(wake.clone()));
+        let mut state = AppState::new(db.clone(), config).with_wake(wake.clone());
+        if let Some(cat) = test_catalogue() {
+            state = state.with_tasks(cat);
+        }
+        let router = i2_api::router(state);
         Some(TestApp {
             backend,
             wake,
@@ -472,4 +476,49 @@ where
         );
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
+}
+
+/// The task catalogue of the installed upstream package, when the test command provides it
+/// (`I2_CCP4I2_ROOT`, `I2_TEST_PYTHON`); its class cache is shared by all tests.
+pub fn test_catalogue() -> Option<Result<i2_tasks::Catalogue, String>> {
+    let root = std::env::var_os("I2_CCP4I2_ROOT").filter(|v| !v.is_empty())?;
+    let py = std::env::var_os("I2_TEST_PYTHON")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from);
+    let cache = std::env::temp_dir().join("i2server-test-class-cache");
+    Some(i2server::catalogue::load(
+        Some(Path::new(&root)),
+        &cache,
+        py.as_deref(),
+    ))
+}
+
+/// A multipart/form-data body with text fields and one file.
+pub fn multipart(fields: &[(&str, &str)], file: Option<(&str, &str, &[u8])>) -> (String, Vec<u8>) {
+    let boundary = "i2serverTestBoundary9f8e7d";
+    let mut body = Vec::new();
+    for (k, v) in fields {
+        body.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n")
+                .as_bytes(),
+        );
+    }
+    if let Some((field, name, bytes)) = file {
+        body.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"{name}\"\r\nContent-Type: application/octet-stream\r\n\r\n").as_bytes(),
+        );
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+/// The installed upstream package directory (test data lives in its `wrappers/*/test_data`).
+pub fn ccp4i2_root() -> PathBuf {
+    PathBuf::from(
+        std::env::var_os("I2_CCP4I2_ROOT").unwrap_or_else(|| {
+            panic!("I2_CCP4I2_ROOT is not set: run the suite with scripts/test.sh")
+        }),
+    )
 }

@@ -1,0 +1,174 @@
+//! A real CCP4i2 task end to end through i2server's API and the upstream runner
+//! (`ccp4i2==3.0.1` from PyPI): create project → create `freerflag` → upload
+//! `rnase25_fsigf.mtz` choosing F,SIGF → run → Finished → `FREEROUT.mtz` listed under the
+//! job's files and downloadable. On SQLite with an embedded worker, and on PostgreSQL with
+//! two separate `i2server worker` processes.
+
+mod common;
+
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::Request;
+use common::*;
+use i2_jobs::runner::RunnerEnv;
+use i2_jobs::{Runner, Worker, WorkerConfig};
+use serde_json::{Value, json};
+use tokio::sync::watch;
+
+async fn flow(app: &TestApp) {
+    let r = app
+        .send_json(
+            "POST",
+            "/api/ccp4i2/projects/",
+            json!({"name": "rnase", "directory": "__default__"}),
+        )
+        .await;
+    assert_eq!(r.status, 201);
+    let pid = r.json()["id"].as_i64().expect("project");
+    let r = app
+        .send_json(
+            "POST",
+            &format!("/api/ccp4i2/projects/{pid}/create_task/"),
+            json!({"task_name": "freerflag"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let job = r.json()["data"]["new_job"].clone();
+    assert_eq!(job["status"], 1, "Pending");
+    let jid = job["id"].as_i64().expect("job id");
+
+    let mtz = ccp4i2_root().join("wrappers/freerflag/test_data/rnase25_fsigf.mtz");
+    let bytes = std::fs::read(&mtz).expect("rnase25_fsigf.mtz from the ccp4i2 package");
+    let (ct, body) = multipart(
+        &[
+            ("object_path", "freerflag.inputData.F_SIGF"),
+            ("column_selector", "/*/*/[F,SIGF]"),
+        ],
+        Some(("file", "rnase25_fsigf.mtz", &bytes)),
+    );
+    let r = app
+        .request(
+            Request::post(format!("/api/ccp4i2/jobs/{jid}/upload_file_param/"))
+                .header("content-type", ct)
+                .body(Body::from(body))
+                .expect("request"),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(r.json()["data"]["updated_item"]["_class"], "CObsDataFile");
+
+    let r = app
+        .send_json("POST", &format!("/api/ccp4i2/jobs/{jid}/run/"), Value::Null)
+        .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.json()["status"], 2, "Queued");
+    let deadline = std::time::Instant::now() + Duration::from_secs(180);
+    let status = loop {
+        let s = app.get(&format!("/api/ccp4i2/jobs/{jid}/")).await.json()["status"]
+            .as_i64()
+            .expect("status");
+        if matches!(s, 4 | 5 | 6 | 10) {
+            break s;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "job did not finish in time (status {s})"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let files = app
+        .get(&format!("/api/ccp4i2/files/?job={jid}"))
+        .await
+        .json();
+    assert_eq!(status, 6, "Finished; files: {files}");
+    let files = files.as_array().expect("files").clone();
+    let input = files
+        .iter()
+        .find(|f| f["directory"] == 2)
+        .expect("the imported input");
+    assert_eq!(input["type"], "application/CCP4-mtz-observed");
+    assert_eq!(
+        (input["content"].clone(), input["sub_type"].clone()),
+        (json!(4), json!(1))
+    );
+    let out = files
+        .iter()
+        .find(|f| f["job_param_name"] == "FREEROUT")
+        .unwrap_or_else(|| panic!("FREEROUT listed: {files:?}"));
+    assert_eq!(out["name"], "FREEROUT.mtz");
+    assert_eq!(out["type"], "application/CCP4-mtz-freerflag");
+    assert!(
+        out["annotation"]
+            .as_str()
+            .is_some_and(|a| a.contains("P 21 21 21")),
+        "{out}"
+    );
+
+    let fid = out["id"].as_i64().expect("file id");
+    let r = app.get(&format!("/api/ccp4i2/files/{fid}/download/")).await;
+    assert_eq!(r.status, 200);
+    let on_disk = std::fs::read(out["path"].as_str().expect("path")).expect("FREEROUT.mtz on disk");
+    assert_eq!(r.body, on_disk, "downloaded bytes are the file's");
+    let tmp = app.root().join("downloaded.mtz");
+    std::fs::write(&tmp, &r.body).expect("write");
+    let header = i2_formats::mtz::MtzHeader::read(&tmp).expect("a readable MTZ");
+    let labels: Vec<String> = header.columns.iter().map(|c| c.label.clone()).collect();
+    assert!(
+        labels.iter().any(|l| l == "FREER"),
+        "free-R column present: {labels:?}"
+    );
+}
+
+#[tokio::test]
+async fn freerflag_sqlite_embedded_worker() {
+    let Some(py) = upstream_python() else { return };
+    let Some(app) = TestApp::start(Backend::Sqlite).await else {
+        return;
+    };
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let w = Worker {
+        id: "embedded".into(),
+        db: app.db.clone(),
+        runner: Runner::Upstream { python: py },
+        env: RunnerEnv {
+            database_url: runner_database_url(&app),
+            projects_dir: app.projects_dir.clone(),
+            home: app.root().to_path_buf(),
+        },
+        config: WorkerConfig {
+            host: "testhost".into(),
+            ..WorkerConfig::default()
+        },
+        wake: app.wake.clone(),
+    };
+    let handle = tokio::spawn(w.run(stop_rx));
+    flow(&app).await;
+    stop_tx.send(true).expect("stop");
+    handle.await.expect("worker");
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn freerflag_postgres_two_worker_processes() {
+    let Some(py) = upstream_python() else { return };
+    let Some(app) = TestApp::start(Backend::Postgres).await else {
+        return;
+    };
+    let spawn = || {
+        Child(
+            std::process::Command::new(env!("CARGO_BIN_EXE_i2server"))
+                .args(["worker", "--workers", "1"])
+                .env("DATABASE_URL", app.pg_url().expect("pg"))
+                .env("CCP4I2_HOME", app.root())
+                .env("CCP4I2_PROJECTS_DIR", &app.projects_dir)
+                .env("CCP4I2_PYTHON", &py)
+                .env("I2SERVER_LOG", "warn")
+                .spawn()
+                .expect("spawn worker"),
+        )
+    };
+    let (_a, _b) = (spawn(), spawn());
+    flow(&app).await;
+    app.finish().await;
+}
