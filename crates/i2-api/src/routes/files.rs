@@ -21,7 +21,7 @@ use tokio_util::io::ReaderStream;
 use crate::AppState;
 use crate::body::Input;
 use crate::crud::{self, page_of};
-use crate::drf::{self, Mode};
+use crate::drf;
 use crate::error::{ApiError, ApiResult};
 
 /// Absolute path of a file from where its row says it is.
@@ -136,16 +136,8 @@ pub async fn retrieve(State(s): State<AppState>, Path(id): Path<String>) -> ApiR
 }
 
 async fn update(s: AppState, id: String, input: Input, partial: bool) -> ApiResult<Json<Value>> {
-    let existing = crud::fetch(&s, &FILE, &id).await?;
-    let mut c = s.conn();
-    let mode = if partial {
-        Mode::Partial(existing.clone())
-    } else {
-        Mode::Replace(existing.clone())
-    };
-    let values = drf::validate(&mut c, &FILE, &input, &mode, &[], &[]).await?;
-    let row = records::update(&mut c, &FILE, drf::cell_arg(existing.pk()), values).await?;
-    Ok(Json(file_json(&mut c, &row).await?))
+    let row = crud::update_row(&s, &FILE, &id, &input, partial, &[]).await?;
+    Ok(Json(file_json(&mut s.conn(), &row).await?))
 }
 
 pub async fn put(

@@ -18,7 +18,7 @@ use serde_json::{Map, Value, json};
 use crate::AppState;
 use crate::body::Input;
 use crate::crud::{self, page_of};
-use crate::drf::{self, Mode};
+use crate::drf;
 use crate::error::{ApiError, ApiResult};
 
 /// Job JSON: `id`, KPIs, then the model fields (upstream's order).
@@ -120,16 +120,8 @@ pub async fn retrieve(State(s): State<AppState>, Path(id): Path<String>) -> ApiR
 }
 
 async fn update(s: AppState, id: String, input: Input, partial: bool) -> ApiResult<Json<Value>> {
-    let existing = fetch_job(&s, &id).await?;
-    let mut c = s.conn();
-    let mode = if partial {
-        Mode::Partial(existing.clone())
-    } else {
-        Mode::Replace(existing.clone())
-    };
-    let values = drf::validate(&mut c, &JOB, &input, &mode, &[], &[]).await?;
-    let row = records::update(&mut c, &JOB, drf::cell_arg(existing.pk()), values).await?;
-    Ok(Json(job_json(&mut c, &row).await?))
+    let row = crud::update_row(&s, &JOB, &id, &input, partial, &[]).await?;
+    Ok(Json(job_json(&mut s.conn(), &row).await?))
 }
 
 pub async fn put(
