@@ -371,14 +371,18 @@ async fn soak_1000_jobs_across_killed_and_restarted_workers() {
     let mut workers: Vec<Child> = (0..4)
         .map(|_| spawn_worker_process(&app, &py, "quick", 2))
         .collect();
-    let deadline = std::time::Instant::now() + Duration::from_secs(240);
+    // Bounded: fails if nothing completes for 90 s (stuck), and stops after 15 minutes in
+    // any case. Progress, not speed, is what is tested: CI machines may be busy.
+    let started = std::time::Instant::now();
+    let mut last_progress = std::time::Instant::now();
+    let mut last_left = i64::MAX;
     let mut kills = 0;
     let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
     loop {
         seed ^= seed << 13;
         seed ^= seed >> 7;
         seed ^= seed << 17;
-        tokio::time::sleep(Duration::from_millis(300 + seed % 900)).await;
+        tokio::time::sleep(Duration::from_millis(500 + seed % 1000)).await;
         let left = {
             use i2_store::Conn;
             let mut c = app.db.clone();
@@ -394,9 +398,17 @@ async fn soak_1000_jobs_across_killed_and_restarted_workers() {
         if left == 0 {
             break;
         }
+        if left < last_left {
+            last_left = left;
+            last_progress = std::time::Instant::now();
+        }
         assert!(
-            std::time::Instant::now() < deadline,
-            "{left} jobs still not done after the deadline"
+            last_progress.elapsed() < Duration::from_secs(90),
+            "{left} jobs not done and none completed for 90 s: stuck"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(900),
+            "{left} jobs still not done after 15 minutes"
         );
         // Kill a random worker with SIGKILL and start a replacement.
         let victim = (seed % workers.len() as u64) as usize;
