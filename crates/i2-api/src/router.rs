@@ -11,7 +11,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use crate::AppState;
 use crate::crud;
 use crate::error::ApiError;
-use crate::routes::{files, groups, jobs, misc, projects, tags, tasks, uploads};
+use crate::routes::{files, groups, jobs, misc, projects, reports, tags, tasks, uploads};
 
 pub const PREFIX: &str = "/api/ccp4i2";
 
@@ -112,6 +112,7 @@ fn api_routes() -> Router<AppState> {
         )
         .route("/jobs/{id}/dependent_jobs/", get(jobs::dependent_jobs))
         .route("/jobs/{id}/run/", post(jobs::run))
+        .route("/jobs/{id}/report_xml/", get(reports::report_xml))
         .route("/jobs/{id}/container/", get(tasks::container))
         .route("/jobs/{id}/def_xml/", get(tasks::def_xml))
         .route(

@@ -53,6 +53,34 @@ pub fn kill_group(pgid: i32) -> std::io::Result<()> {
     }
 }
 
+/// Whether process group `pgid` still holds a process started for `job_uuid` (its
+/// environment carries the marker). Process ids are reused: a recovering worker must not
+/// end a stranger's processes, and the group leader may already be gone.
+pub fn runs_job(pgid: i32, job_uuid: &str) -> bool {
+    let want = format!("{}={job_uuid}", crate::runner::JOB_MARKER);
+    let Ok(procs) = std::fs::read_dir("/proc") else {
+        return false;
+    };
+    procs.filter_map(Result::ok).any(|p| {
+        let Some(pid) = p.file_name().to_str().and_then(|n| n.parse::<i32>().ok()) else {
+            return false;
+        };
+        // Field 5 of /proc/<pid>/stat is the process group (after the `(comm)` field).
+        let in_group = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .ok()
+            .and_then(|st| st.rsplit_once(')').map(|(_, rest)| rest.to_string()))
+            .and_then(|rest| {
+                rest.split_whitespace()
+                    .nth(2)
+                    .and_then(|g| g.parse::<i32>().ok())
+            })
+            == Some(pgid);
+        in_group
+            && std::fs::read(format!("/proc/{pid}/environ"))
+                .is_ok_and(|env| env.split(|b| *b == 0).any(|kv| kv == want.as_bytes()))
+    })
+}
+
 /// Whether any process of the group is still alive.
 pub fn group_alive(pgid: i32) -> bool {
     // SAFETY: signal 0 only checks for existence and permission.

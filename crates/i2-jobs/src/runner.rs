@@ -34,6 +34,12 @@ const PASS_THROUGH: &[&str] = &[
     "SSL_CERT_FILE",
 ];
 
+/// Environment variable naming the job a process runs for (see [`crate::process::runs_job`]).
+pub const JOB_MARKER: &str = "I2SERVER_JOB_UUID";
+
+/// The cached report of a job, in its directory (the name upstream uses).
+pub const REPORT_FILE: &str = "report_xml.xml";
+
 #[derive(Debug, Clone)]
 pub enum Runner {
     /// The upstream runner through the given Python.
@@ -69,6 +75,34 @@ impl Runner {
         matches!(self, Runner::Upstream { .. })
     }
 
+    /// The command that builds and caches a finished job's report with the task's upstream
+    /// report class (`report_xml.xml` in the job directory); `None` for plain commands.
+    pub fn report_command(
+        &self,
+        uuid: &str,
+        job_dir: &std::path::Path,
+        env: &RunnerEnv,
+    ) -> Option<Command> {
+        let Runner::Upstream { python } = self else {
+            return None;
+        };
+        let mut c = Command::new(python);
+        c.args([
+            "-m",
+            "django",
+            "get_job_report",
+            "--jobuuid",
+            uuid,
+            "--type",
+            "report",
+            "--regenerate",
+            "-o",
+        ])
+        .arg(job_dir.join(REPORT_FILE));
+        self.environment(&mut c, job_dir, env, uuid);
+        Some(c)
+    }
+
     pub fn command(&self, uuid: &str, job_dir: &std::path::Path, env: &RunnerEnv) -> Command {
         let mut cmd = match self {
             Runner::Upstream { python } => {
@@ -86,18 +120,32 @@ impl Runner {
                 c
             }
         };
+        self.environment(&mut cmd, job_dir, env, uuid);
+        cmd
+    }
+
+    /// An explicit environment: the pass-through list plus what the runner must share.
+    fn environment(
+        &self,
+        cmd: &mut Command,
+        job_dir: &std::path::Path,
+        env: &RunnerEnv,
+        uuid: &str,
+    ) {
         cmd.env_clear();
         for k in PASS_THROUGH {
             if let Some(v) = std::env::var_os(k) {
                 cmd.env(k, v);
             }
         }
+        // Marks the job's processes, so a recovering worker can tell them from a process
+        // that merely reuses the old process-group id.
+        cmd.env(JOB_MARKER, uuid);
         cmd.env("DJANGO_SETTINGS_MODULE", "ccp4i2.config.settings")
             .env("DATABASE_URL", &env.database_url)
             .env("CCP4I2_PROJECTS_DIR", &env.projects_dir)
             .env("CCP4I2_HOME", &env.home)
             .current_dir(job_dir);
-        cmd
     }
 }
 

@@ -103,14 +103,6 @@ impl Worker {
     }
 
     async fn supervise(&self, claim: Claim, shutdown: &mut watch::Receiver<bool>) {
-        if let (Some(pid), Some(host)) = (claim.prev_pid, claim.prev_host.as_deref())
-            && host == self.config.host
-        {
-            // An earlier attempt lost its worker; make sure nothing of it still runs here.
-            if let Err(e) = process::kill_group(pid) {
-                tracing::warn!(job = claim.job_id, pid, error = %e, "could not end the lost attempt's processes");
-            }
-        }
         let job = match queue::job_to_run(&self.db, claim.job_id).await {
             Ok(j) => j,
             Err(e) => {
@@ -124,6 +116,16 @@ impl Worker {
                 return;
             }
         };
+        let uuid = job.uuid.0.simple().to_string();
+        if let (Some(pid), Some(host)) = (claim.prev_pid, claim.prev_host.as_deref())
+            && host == self.config.host
+            && process::runs_job(pid, &uuid)
+        {
+            // An earlier attempt lost its worker; make sure nothing of it still runs here.
+            if let Err(e) = process::kill_group(pid) {
+                tracing::warn!(job = claim.job_id, pid, error = %e, "could not end the lost attempt's processes");
+            }
+        }
         let job_dir = match JobNumber::parse(&job.number) {
             Ok(n) => PathBuf::from(&job.project_dir).join(n.rel_dir()),
             Err(e) => {
@@ -147,7 +149,6 @@ impl Worker {
             .await;
             return;
         }
-        let uuid = job.uuid.0.simple().to_string();
         let log = job_dir.join(RUNNER_LOG);
         let cmd = self.runner.command(&uuid, &job_dir, &self.env);
         let mut child = match process::spawn_group(cmd, &log) {
@@ -212,6 +213,11 @@ impl Worker {
         };
         // Whatever is left of the group (daemonised grandchildren) goes with the attempt.
         let _ = process::kill_group(pgid);
+        // The report is built before the job shows its final status, so a client that sees
+        // Finished can read the report at once.
+        if !cancelled && status.is_ok() {
+            self.build_report(&uuid, &job_dir, &log).await;
+        }
         let outcome = match status {
             Err(e) => Outcome::SpawnFailed {
                 reason: format!("waiting for the runner failed: {e}"),
@@ -222,6 +228,39 @@ impl Worker {
         self.finish(&claim, outcome).await;
     }
 }
+
+impl Worker {
+    async fn build_report(&self, uuid: &str, job_dir: &std::path::Path, log: &std::path::Path) {
+        let Some(cmd) = self.runner.report_command(uuid, job_dir, &self.env) else {
+            return;
+        };
+        let mut child = match process::spawn_group(cmd, log) {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!(job = %uuid, error = %e, "could not start the report builder");
+                return;
+            }
+        };
+        let pgid = child.id().map(|p| p as i32).unwrap_or(0);
+        match tokio::time::timeout(REPORT_TIMEOUT, child.wait()).await {
+            Ok(Ok(s)) if s.success() => {}
+            Ok(Ok(s)) => {
+                tracing::warn!(job = %uuid, status = %s, "the report builder failed; see i2server_runner.log")
+            }
+            Ok(Err(e)) => {
+                tracing::warn!(job = %uuid, error = %e, "waiting for the report builder failed")
+            }
+            Err(_) => {
+                let _ = process::kill_group(pgid);
+                let _ = child.wait().await;
+                tracing::warn!(job = %uuid, "the report builder took too long and was stopped");
+            }
+        }
+    }
+}
+
+/// How long a report may take to build before the job is closed without one.
+const REPORT_TIMEOUT: Duration = Duration::from_secs(300);
 
 fn exit_outcome(s: std::process::ExitStatus, runner_sets_status: bool) -> Outcome {
     use std::os::unix::process::ExitStatusExt;

@@ -45,8 +45,21 @@ pub enum Enqueued {
     AlreadyActive,
 }
 
+/// How many times a job is started before a worker that keeps vanishing under it makes it
+/// fail (a job that kills its worker must not loop forever).
+pub const DEFAULT_MAX_ATTEMPTS: i32 = 3;
+
 /// Put a job on the queue and mark it Queued, in one transaction.
 pub async fn enqueue(db: &Db, job_id: i64) -> Result<Enqueued, StoreError> {
+    enqueue_with_attempts(db, job_id, DEFAULT_MAX_ATTEMPTS).await
+}
+
+/// [`enqueue`] with an explicit attempt budget.
+pub async fn enqueue_with_attempts(
+    db: &Db,
+    job_id: i64,
+    max_attempts: i32,
+) -> Result<Enqueued, StoreError> {
     let mut tx = db.begin().await?;
     let active: Option<(String,)> = tx
         .fetch_optional(
@@ -60,17 +73,17 @@ pub async fn enqueue(db: &Db, job_id: i64) -> Result<Enqueued, StoreError> {
     let now = i2_core::time::now();
     let updated = tx
         .execute(
-            "UPDATE i2_job_queue SET state = 'queued', attempts = 0, cancel_requested = $2, \
+            "UPDATE i2_job_queue SET state = 'queued', attempts = 0, max_attempts = $4, cancel_requested = $2, \
              enqueued_at = $3, started_at = NULL, finished_at = NULL, outcome = NULL, detail = '', \
              worker = NULL, host = NULL, pid = NULL, lease_expires_at = NULL WHERE job_id = $1",
-            args![job_id, false, now],
+            args![job_id, false, now, max_attempts],
         )
         .await?;
     if updated == 0 {
         tx.execute(
             "INSERT INTO i2_job_queue (job_id, state, attempts, max_attempts, fence, cancel_requested, enqueued_at, detail) \
-             VALUES ($1, 'queued', 0, 3, 0, $2, $3, '')",
-            args![job_id, false, now],
+             VALUES ($1, 'queued', 0, $4, 0, $2, $3, '')",
+            args![job_id, false, now, max_attempts],
         )
         .await?;
     }

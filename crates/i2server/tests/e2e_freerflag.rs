@@ -105,6 +105,20 @@ async fn flow(app: &TestApp) {
         "{out}"
     );
 
+    // The report was built with the task's upstream report class before Finished showed.
+    let report = app
+        .get(&format!("/api/ccp4i2/jobs/{jid}/report_xml/"))
+        .await;
+    assert_eq!(report.status, 200);
+    let xml = report.json()["data"]["xml"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        xml.contains("<CCP4i2Report") && !xml.contains("No report is available") && xml.len() > 200,
+        "a real report: {xml:.300}"
+    );
+
     let fid = out["id"].as_i64().expect("file id");
     let r = app.get(&format!("/api/ccp4i2/files/{fid}/download/")).await;
     assert_eq!(r.status, 200);

@@ -5,6 +5,7 @@ pub mod groups;
 pub mod jobs;
 pub mod misc;
 pub mod projects;
+pub mod reports;
 pub mod tags;
 pub mod tasks;
 pub mod uploads;

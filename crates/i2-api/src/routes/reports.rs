@@ -1,0 +1,67 @@
+//! `jobs/{id}/report_xml/`: the job report. Reports are built by the worker with the
+//! task's upstream report class when the runner exits (the server never runs Python) and
+//! cached as `report_xml.xml` in the job directory; this route serves that file.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use i2_core::JobStatus;
+use i2_store::queue;
+use i2_store::tables::JOB;
+use serde_json::json;
+
+use crate::AppState;
+use crate::error::ApiResult;
+use crate::routes::{jobs, tasks};
+
+pub const REPORT_FILE: &str = "report_xml.xml";
+
+fn status_report(status: &str) -> String {
+    format!("<report><status>{status}</status></report>")
+}
+
+pub async fn report_xml(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult<Response> {
+    let job = jobs::fetch_job(&s, &id).await?;
+    let jid = job.pk().as_i64().unwrap_or_default();
+    let stored = JobStatus::from_i32(job.get(&JOB, "status").as_i64().unwrap_or(0) as i32);
+    // What clients see: a job whose runner has not been reaped is still running.
+    let shown = queue::visible_statuses(&mut s.conn(), &[jid])
+        .await?
+        .get(&jid)
+        .copied()
+        .and_then(JobStatus::from_i32)
+        .or(stored);
+    let project = crate::crud::fetch(
+        &s,
+        &i2_store::tables::PROJECT,
+        &job.get(&JOB, "project").as_i64().unwrap_or(0).to_string(),
+    )
+    .await?;
+    let cached = tasks::job_dir(&project, &job)
+        .ok()
+        .map(|d| d.join(REPORT_FILE));
+    let xml = match shown {
+        None | Some(JobStatus::Pending | JobStatus::Unknown) => status_report("PENDING"),
+        Some(s) if s.is_terminal() => match cached.and_then(|p| std::fs::read_to_string(p).ok()) {
+            Some(x) => x,
+            None => format!(
+                "<report><status>{}</status><Text>No report is available for this job: it was not built when the job ended.</Text></report>",
+                s.label().to_uppercase()
+            ),
+        },
+        Some(s) => match cached.and_then(|p| std::fs::read_to_string(p).ok()) {
+            Some(x) => x,
+            None => status_report(&s.label().to_uppercase()),
+        },
+    };
+    let mut resp = Json(json!({"success": true, "data": {"xml": xml}})).into_response();
+    let h = resp.headers_mut();
+    h.insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-cache, no-store, must-revalidate"),
+    );
+    h.insert(header::PRAGMA, header::HeaderValue::from_static("no-cache"));
+    h.insert(header::EXPIRES, header::HeaderValue::from_static("0"));
+    Ok(resp)
+}
