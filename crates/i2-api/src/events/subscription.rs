@@ -156,7 +156,7 @@ impl Subscription {
         let changed = w.status != Some(st.status);
         let now_running = running(st.status);
         // Queued counts: a short job can go from Queued to done between two ticks.
-        let was_live = w.status.is_some_and(running) || active(w.status);
+        let was_live = active(w.status);
         if changed && now_running {
             self.pending.push_back(job_event(st));
             w.status = Some(st.status);
