@@ -22,6 +22,7 @@ use i2_store::Arg;
 use i2_store::queue::Scope;
 use i2_store::tables::{JOB, PROJECT};
 use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
 
 use crate::AppState;
 use crate::crud;
@@ -37,6 +38,9 @@ pub struct EventSettings {
     pub keep_alive: Duration,
     /// One permit per open stream; none left answers 503.
     pub slots: Arc<Semaphore>,
+    /// Cancelled when the server shuts down: open streams end, so a graceful shutdown
+    /// (which waits for every response to finish) is not held up by them.
+    pub closing: CancellationToken,
 }
 
 impl EventSettings {
@@ -47,6 +51,7 @@ impl EventSettings {
             tick,
             keep_alive: Duration::from_secs(15),
             slots: Arc::new(Semaphore::new(max_subscriptions)),
+            closing: CancellationToken::new(),
         }
     }
 }
@@ -115,7 +120,7 @@ pub async fn events(
         s.events.tick,
         slot,
     );
-    let mut resp = Sse::new(stream(sub))
+    let mut resp = Sse::new(stream(sub, s.events.closing.clone()))
         .keep_alive(KeepAlive::new().interval(s.events.keep_alive))
         .into_response();
     // Reverse proxies (nginx) must not hold events back in a buffer.
@@ -126,17 +131,26 @@ pub async fn events(
 
 /// The events of a subscription, produced only as fast as the client reads them; dropping
 /// the stream (the client went away) ends the polling and frees the slot.
-fn stream(sub: Subscription) -> impl Stream<Item = Result<Event, Infallible>> {
-    futures_util::stream::unfold(sub, |mut sub| async move {
-        loop {
-            if let Some(ev) = sub.pending.pop_front() {
-                return Some((Ok(ev), sub));
+fn stream(
+    sub: Subscription,
+    closing: CancellationToken,
+) -> impl Stream<Item = Result<Event, Infallible>> {
+    futures_util::stream::unfold(sub, move |mut sub| {
+        let closing = closing.clone();
+        async move {
+            loop {
+                if let Some(ev) = sub.pending.pop_front() {
+                    return Some((Ok(ev), sub));
+                }
+                if sub.ended {
+                    return None;
+                }
+                tokio::select! {
+                    _ = sub.tick.tick() => {}
+                    _ = closing.cancelled() => return None,
+                }
+                sub.poll().await;
             }
-            if sub.ended {
-                return None;
-            }
-            sub.tick.tick().await;
-            sub.poll().await;
         }
     })
 }
