@@ -4,6 +4,7 @@
 //! - [`routes`]: handlers, one module per URL noun (projects, jobs, files, tags, groups…).
 //! - [`drf`]: upstream's record JSON and validation messages, shared by the record routes.
 //! - [`body`]: JSON / form / multipart bodies as one object; [`error`]: the error policy.
+//! - [`events`]: live job statuses and log lines as server-sent events.
 //! - [`paths`]: resolving client-supplied paths inside a project, refusing escapes.
 
 pub mod body;
@@ -11,6 +12,7 @@ pub mod config;
 pub mod crud;
 pub mod drf;
 pub mod error;
+pub mod events;
 pub mod middleware;
 pub mod paths;
 pub mod router;
@@ -32,6 +34,8 @@ pub struct AppState {
     /// The CCP4i2 task catalogue once loaded, or why it is unavailable (task routes
     /// answer 503 until then). Loaded in the background so start-up stays instant.
     pub tasks: Arc<std::sync::OnceLock<Result<i2_tasks::Catalogue, String>>>,
+    /// Pace and limits of `/events/` streams.
+    pub events: events::EventSettings,
 }
 
 impl AppState {
@@ -41,7 +45,14 @@ impl AppState {
             config: Arc::new(config),
             wake: Arc::new(tokio::sync::Notify::new()),
             tasks: Arc::new(std::sync::OnceLock::new()),
+            events: events::EventSettings::default(),
         }
+    }
+
+    /// Use these `/events/` settings (tests poll faster or allow fewer streams).
+    pub fn with_events(mut self, events: events::EventSettings) -> Self {
+        self.events = events;
+        self
     }
     /// Share a wake-up signal with in-process workers.
     pub fn with_wake(mut self, wake: Arc<tokio::sync::Notify>) -> Self {

@@ -23,6 +23,7 @@ fn api_routes() -> Router<AppState> {
         .route("/version/", get(misc::version))
         .route("/active_jobs/", get(misc::active_jobs))
         .route("/task_lookup/", get(tasks::task_lookup))
+        .route("/events/", get(crate::events::events))
         // Projects
         .route("/projects/", get(projects::list).post(projects::create))
         .route(

@@ -444,15 +444,79 @@ pub async fn visible_statuses(
             .fetch_all(&sql, chunk.iter().map(|i| Arg::Int(*i)).collect())
             .await?;
         for (id, cancelled) in rows {
-            let s = if cancelled {
-                JobStatus::Interrupted
-            } else {
-                JobStatus::Running
-            };
-            out.insert(id, s as i32);
+            out.insert(id, shown_while_running(cancelled) as i32);
         }
     }
     Ok(out)
+}
+
+/// The one overlay rule: while a worker holds the attempt the job shows Running, or
+/// Interrupted once a cancel was asked for.
+fn shown_while_running(cancel_requested: bool) -> JobStatus {
+    if cancel_requested {
+        JobStatus::Interrupted
+    } else {
+        JobStatus::Running
+    }
+}
+
+/// Which jobs a live-event subscription watches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    Project(i64),
+    Job(i64),
+}
+
+/// A job as clients see it right now (visible status, see [`visible_statuses`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobState {
+    pub id: i64,
+    pub uuid: uuid::Uuid,
+    pub number: String,
+    pub status: i32,
+    pub project: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct JobStateRow {
+    id: i64,
+    uuid: DbUuid,
+    number: String,
+    status: i32,
+    project_id: i64,
+    q_state: Option<String>,
+    cancel_requested: Option<bool>,
+}
+
+/// The visible states of the jobs in `scope`, in one query (the queue overlay is a join),
+/// so a subscription polling every tick costs one round trip.
+pub async fn job_states(c: &mut impl Conn, scope: Scope) -> Result<Vec<JobState>, StoreError> {
+    let (filter, id) = match scope {
+        Scope::Project(p) => ("j.project_id", p),
+        Scope::Job(j) => ("j.id", j),
+    };
+    let sql = format!(
+        "SELECT j.id, j.uuid, j.number, j.status, j.project_id, q.state AS q_state, q.cancel_requested \
+         FROM ccp4i2_job j LEFT JOIN i2_job_queue q ON q.job_id = j.id WHERE {filter} = $1 ORDER BY j.id"
+    );
+    let rows: Vec<JobStateRow> = c.fetch_all(&sql, args![id]).await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let status = if r.q_state.as_deref() == Some("running") {
+                shown_while_running(r.cancel_requested.unwrap_or(false)) as i32
+            } else {
+                r.status
+            };
+            JobState {
+                id: r.id,
+                uuid: r.uuid.0,
+                number: r.number,
+                status,
+                project: r.project_id,
+            }
+        })
+        .collect())
 }
 
 /// Jobs waiting to be claimed (for metrics and autoscaling).

@@ -41,6 +41,12 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     let hosts = settings.allowed_hosts.clone();
     let state = AppState::new(db, settings.api.clone()).with_wake(wake);
+    let closing = state.events.closing.clone();
+    let shutdown = async move {
+        shutdown.await;
+        // Live event streams never finish by themselves; end them so shutdown can.
+        closing.cancel();
+    };
     // The catalogue loads in the background: health and projects answer at once.
     let slot = state.tasks.clone();
     let cache = settings.home.join("cache");
