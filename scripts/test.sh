@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, on a fresh machine: installs what the tests need, then runs them.
 #  - a Python virtual environment with the upstream peers (ccp4i2==3.0.1, gemmi, gemmi-program,
-#    psycopg2) used by the compatibility and interop tests;
+#    psycopg2, servalcat) used by the compatibility, interop and end-to-end tests;
+#  - a monomer library (Debian refmac-dictionary) for the refinement test, as $CLIBD_MON;
 #  - a running PostgreSQL (every storage test runs on SQLite and on PostgreSQL);
 #  - cargo test over the whole workspace.
 # Environment: I2_CACHE (default ~/.cache/i2server) holds the venv; I2_TEST_PG_URL overrides
@@ -16,7 +17,24 @@ export I2_TEST_PYTHON
 I2_CCP4I2_ROOT=$("$I2_TEST_PYTHON" -c 'import ccp4i2, os; print(os.path.dirname(ccp4i2.__file__))')
 export I2_CCP4I2_ROOT
 
-# 2. PostgreSQL.
+# 2. A monomer library for the refinement tests (servalcat and upstream's monomer checks read
+#    $CLIBD_MON): the monomers from Debian's refmac-dictionary, with the link/modification list
+#    and energy library that ccp4i2 ships (its own basiclib/list/mon_lib_list.cif is an empty stub).
+if [ ! -d /usr/share/refmac/monomers ]; then
+  echo "== installing refmac-dictionary"
+  SUDO=; [ "$(id -u)" -eq 0 ] || SUDO=sudo
+  $SUDO apt-get update -q
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q refmac-dictionary
+fi
+MONLIB=${I2_CACHE:-$HOME/.cache/i2server}/monlib
+BASICLIB=$I2_CCP4I2_ROOT/pipelines/crank2/crank2/basiclib
+mkdir -p "$MONLIB/list"
+for d in /usr/share/refmac/monomers/*/; do ln -sfn "${d%/}" "$MONLIB/$(basename "$d")"; done
+cp "$BASICLIB/mon_lib_list_basic.cif" "$MONLIB/list/mon_lib_list.cif"
+cp "$BASICLIB/ener_lib.cif" "$MONLIB/ener_lib.cif"
+export CLIBD_MON=$MONLIB/
+
+# 3. PostgreSQL.
 export I2_TEST_PG_URL=${I2_TEST_PG_URL:-postgresql://root@127.0.0.1:5432/postgres?sslmode=disable}
 if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
   echo "== starting PostgreSQL"
@@ -29,6 +47,6 @@ if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
   for _ in $(seq 1 50); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 0.2; done
 fi
 
-# 3. The tests.
+# 4. The tests.
 echo "== cargo test"
 cargo test --workspace --all-targets --no-fail-fast -- --test-threads "${I2_TEST_THREADS:-2}"

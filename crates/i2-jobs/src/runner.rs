@@ -141,6 +141,11 @@ impl Runner {
         // Marks the job's processes, so a recovering worker can tell them from a process
         // that merely reuses the old process-group id.
         cmd.env(JOB_MARKER, uuid);
+        if let Runner::Upstream { python } = self
+            && let Some(path) = path_with_python_dir(python, std::env::var_os("PATH"))
+        {
+            cmd.env("PATH", path);
+        }
         cmd.env("DJANGO_SETTINGS_MODULE", "ccp4i2.config.settings")
             .env("DATABASE_URL", &env.database_url)
             .env("CCP4I2_PROJECTS_DIR", &env.projects_dir)
@@ -149,10 +154,55 @@ impl Runner {
     }
 }
 
+/// `PATH` with the directory of the runner's Python first, as activating its environment
+/// does: the programs installed beside it (`servalcat`, `gemmi`…, or the whole suite beside
+/// `ccp4-python`) are the ones upstream's wrappers look up on `PATH`. `None` for a bare
+/// program name, or when the directory is already first.
+fn path_with_python_dir(
+    python: &std::path::Path,
+    path: Option<std::ffi::OsString>,
+) -> Option<std::ffi::OsString> {
+    let dir = python.parent().filter(|d| !d.as_os_str().is_empty())?;
+    // The runner starts in the job directory: a relative directory is made absolute here.
+    let dir = std::path::absolute(dir).ok()?;
+    let dir = dir.as_path();
+    let rest: Vec<PathBuf> = path
+        .as_deref()
+        .map(|p| std::env::split_paths(p).collect())
+        .unwrap_or_default();
+    if rest.first().is_some_and(|first| first == dir) {
+        return None;
+    }
+    std::env::join_paths(std::iter::once(dir.to_path_buf()).chain(rest)).ok()
+}
+
 fn find_on_path(name: &str) -> Option<PathBuf> {
     std::env::var_os("PATH").and_then(|p| {
         std::env::split_paths(&p)
             .map(|d| d.join(name))
             .find(|f| f.is_file())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::ffi::OsString;
+    use std::path::Path;
+
+    #[test]
+    fn python_dir_goes_first_on_path() {
+        let got = path_with_python_dir(
+            Path::new("/v/bin/python"),
+            Some(OsString::from("/usr/bin:/bin")),
+        );
+        assert_eq!(got, Some(OsString::from("/v/bin:/usr/bin:/bin")));
+        let got = path_with_python_dir(Path::new("/v/bin/python"), None);
+        assert_eq!(got, Some(OsString::from("/v/bin")));
+        assert_eq!(
+            path_with_python_dir(Path::new("/v/bin/python"), Some("/v/bin:/bin".into())),
+            None
+        );
+        assert_eq!(path_with_python_dir(Path::new("python3"), None), None);
+    }
 }
