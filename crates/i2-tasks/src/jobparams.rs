@@ -215,6 +215,38 @@ impl JobParams {
             .unwrap_or_default()
     }
 
+    /// The container node an object path names (`task.inputData.X`, `task.container.inputData.X`,
+    /// `inputData.X`), searched as upstream's `find_by_path(…, skip_first=True)`: each segment a
+    /// child or, failing that, the first descendant of that name. The error is upstream's text.
+    pub fn find_node(&self, object_path: &str) -> Result<&Value, String> {
+        let normalized = normalize(object_path);
+        let segments: Vec<&str> = normalized.split('.').collect();
+        let search: &[&str] = if segments.len() > 1 {
+            &segments[1..]
+        } else {
+            &segments
+        };
+        if let Some(empty) = search.iter().find(|s| s.is_empty()) {
+            return Err(format!(
+                "Element '{empty}' not found in path '{normalized}' (searching from {})",
+                path_of(&self.tree)
+            ));
+        }
+        let route = find_route(&self.tree, search, &normalized)?;
+        let mut node = &self.tree;
+        for s in &route {
+            let next = match s {
+                Step::Child(c) => child(node, c),
+                Step::Index(i) => node
+                    .get("_value")
+                    .and_then(Value::as_array)
+                    .and_then(|a| a.get(*i)),
+            };
+            node = next.ok_or_else(|| format!("Element not found in path '{normalized}'"))?;
+        }
+        Ok(node)
+    }
+
     /// `POST /jobs/{id}/set_parameter/` with `{object_path, value}`; `header` is written into the
     /// returned file.
     pub fn set_parameter(

@@ -185,10 +185,7 @@ pub async fn create_task(
             ("project_id", Arg::Int(pid)),
             (
                 "parent_id",
-                parent
-                    .as_ref()
-                    .map(drf_pk)
-                    .unwrap_or(Arg::Null(Kind::Int)),
+                parent.as_ref().map(drf_pk).unwrap_or(Arg::Null(Kind::Int)),
             ),
         ];
         match records::insert(&mut tx, &JOB, values).await {
