@@ -458,8 +458,12 @@ EDSTATS_DATA = "pkg:wrappers/edstats/test_data"
 BRAP_MTZ = "pkg:wrappers/pointless/test_data/brap_pk_6A_scaled2.mtz"
 IPAIR_SEL = "/*/*/[I(+),SIGI(+),I(-),SIGI(-)]"
 FASTA_TEXT = ">rnase\nDVSGTVCLSALPPEATDTLNLIASDGPFPYSQDGVVFQNRESVLPTQSYGYYHEYTVITPGARTRGTRRIICGEATQEDYYTGDHYATFSLIDQTC\n"
-REBUILD = ("mini-MTZ: upstream regenerates the full unique reflection set of the resolution range, "
-           "i2server keeps the source's reflections (crates/i2-formats/src/upload.rs)")
+ASU_ORDER = ("part order of a CAsuDataFile (ASU contents) parameter: the reference's order comes from a Python "
+             "set and changes from one server process to the next (two recordings differ), so only the status "
+             "is compared")
+REBUILD = ("digest of a mini-MTZ: upstream regenerates the full unique reflection set of the resolution range "
+           "when it splits columns, i2server keeps the source's reflections (crates/i2-formats/src/upload.rs), so "
+           "resolution and reflection-derived numbers differ (also in the last digit of highRes)")
 
 
 def UP(name, job, object_path, file_name=None, source=None, text=None, selector=None, **kw):
@@ -486,7 +490,7 @@ def build_upload_steps():
 
     # --- create_task ------------------------------------------------------------
     for task in ["freerflag", "ctruncate", "coordinate_selector", "ProvideSequence", "edstats",
-                 "ProvideAsuContents", "freerflag"]:
+                 "ProvideAsuContents", "freerflag", "modelcraft"]:
         n = sum(1 for x in s if x["name"].startswith("create_task_" + task))
         add(X("create_task_%s%s" % (task, "_%d" % (n + 1) if n else ""), "POST",
               "/projects/1/create_task/", J({"task_name": task})))
@@ -498,13 +502,13 @@ def build_upload_steps():
 
     # --- uploads that succeed -----------------------------------------------------
     add(UP("upload_fsigf", 1, "freerflag.inputData.F_SIGF", "rnase25_fsigf.mtz",
-           FREER_DATA + "/rnase25_fsigf.mtz", selector="/*/*/[F,SIGF]", deviation=REBUILD))
+           FREER_DATA + "/rnase25_fsigf.mtz", selector="/*/*/[F,SIGF]"))
     add(UP("upload_freer", 1, "freerflag.inputData.FREERFLAG", "rnase25_freer.mtz",
-           FREER_DATA + "/rnase25_freer.mtz", selector="/*/*/[FREER]", deviation=REBUILD))
+           FREER_DATA + "/rnase25_freer.mtz", selector="/*/*/[FREER]"))
     add(UP("upload_ipair", 2, "ctruncate.inputData.OBSIN", "brap_pk_6A_scaled2.mtz", BRAP_MTZ,
-           selector=IPAIR_SEL, deviation=REBUILD))
+           selector=IPAIR_SEL))
     add(UP("upload_fphi", 5, "edstats.inputData.FPHIIN1", "FPHIOUT.mtz", EDSTATS_DATA + "/FPHIOUT.mtz",
-           selector="/*/*/[F,PHI]", deviation=REBUILD))
+           selector="/*/*/[F,PHI]"))
     add(UP("upload_pdb", 3, "coordinate_selector.inputData.XYZIN", "ghcp4i_67_buccaneer_refmac1.pdb",
            EDSTATS_DATA + "/ghcp4i_67_buccaneer_refmac1.pdb"))
     add(UP("upload_seq", 4, "ProvideSequence.inputData.SEQIN", "rnase.fasta", text=FASTA_TEXT))
@@ -513,7 +517,9 @@ def build_upload_steps():
     add(UP("upload_err_wrong_columns", 7, "freerflag.inputData.F_SIGF", "rnase25_fsigf.mtz",
            FREER_DATA + "/rnase25_fsigf.mtz", selector="/*/*/[FP,SIGFP]"))
     add(UP("upload_err_pdb_into_mtz", 7, "freerflag.inputData.F_SIGF", "model.pdb",
-           EDSTATS_DATA + "/ghcp4i_67_buccaneer_refmac1.pdb", selector="/*/*/[F,SIGF]"))
+           EDSTATS_DATA + "/ghcp4i_67_buccaneer_refmac1.pdb", selector="/*/*/[F,SIGF]",
+           deviation="error text: the reference reports gemmi's mmCIF parser error (with the saved path); "
+                     "i2server says the file is not an MTZ file (same 400 envelope)"))
     add(UP("upload_err_missing_file", 7, "freerflag.inputData.F_SIGF", selector="/*/*/[F,SIGF]"))
     add(UP("upload_err_bad_object_path", 7, "freerflag.inputData.NOSUCH", "rnase25_fsigf.mtz",
            FREER_DATA + "/rnase25_fsigf.mtz", selector="/*/*/[F,SIGF]"))
@@ -530,7 +536,7 @@ def build_upload_steps():
     add(X("params_xml_freerflag_after_uploads", "GET", "/jobs/1/params_xml/"))
     add(X("params_xml_ctruncate_after_upload", "GET", "/jobs/2/params_xml/"))
     add(X("params_xml_coordinate_selector_after_upload", "GET", "/jobs/3/params_xml/"))
-    add(X("params_xml_ProvideSequence_after_upload", "GET", "/jobs/4/params_xml/"))
+    add(X("params_xml_ProvideSequence_after_upload", "GET", "/jobs/4/params_xml/", deviation=ASU_ORDER))
     add(X("container_ctruncate_after_upload", "GET", "/jobs/2/container/"))
     add(X("container_errors_job", "GET", "/jobs/7/container/"))
     add(X("get_parameter_uploaded", "GET", "/jobs/1/get_parameter/?object_path=freerflag.inputData.F_SIGF"))
@@ -567,16 +573,21 @@ def build_upload_steps():
     add(X("jobs_digest_missing_on_disk", "GET", "/jobs/3/digest/?object_path=coordinate_selector.inputData.XYZIN"))
 
     # --- last: sources from ../shared/fixtures (the replayer stops here without them) ---
-    add(X("create_task_modelcraft", "POST", "/projects/1/create_task/", J({"task_name": "modelcraft"})))
     add(UP("upload_hl", 8, "modelcraft.inputData.PHASES", "initial_phases.mtz",
-           "shared:gamma/initial_phases.mtz", selector="/*/*/[HLA,HLB,HLC,HLD]", deviation=REBUILD))
-    add(UP("upload_asu", 8, "modelcraft.inputData.ASUIN", "gamma.asu.xml", "shared:gamma/gamma.asu.xml"))
+           "shared:gamma/initial_phases.mtz", selector="/*/*/[HLA,HLB,HLC,HLD]"))
+    add(UP("upload_asu", 8, "modelcraft.inputData.ASUIN", "gamma.asu.xml", "shared:gamma/gamma.asu.xml",
+           deviation=ASU_ORDER))
     add(X("files_by_job_8", "GET", "/files/?job=8"))
     add(X("files_digest_hl", "GET", "/files/8/digest/", deviation=REBUILD))
     add(X("files_digest_asu", "GET", "/files/9/digest/"))
-    add(X("container_modelcraft_after_uploads", "GET", "/jobs/8/container/"))
-    add(X("params_xml_modelcraft_after_uploads", "GET", "/jobs/8/params_xml/"))
+    add(X("container_modelcraft_after_uploads", "GET", "/jobs/8/container/", deviation=ASU_ORDER))
+    add(X("params_xml_modelcraft_after_uploads", "GET", "/jobs/8/params_xml/", deviation=ASU_ORDER))
     # upstream creates the job row before it finds out that the task does not exist: keep it last
+    # Upstream fills a new job's file inputs from the project's files; i2server does not yet.
+    gap = ("not implemented yet: upstream's create_task fills a new job's file inputs from the "
+           "project's existing files (here modelcraft's F_SIGF and FREERFLAG from earlier imports)")
+    add(X("create_task_after_uploads", "POST", "/projects/1/create_task/", J({"task_name": "modelcraft"})))
+    add(X("params_xml_filled_from_project", "GET", "/jobs/9/params_xml/", known_gap=gap))
     add(X("create_task_unknown_task", "POST", "/projects/1/create_task/", J({"task_name": "no_such_task"}),
           quirk="unknown task: the job row is created, then 500 'NoneType' object is not callable"))
     return s
@@ -771,6 +782,8 @@ def main():
             ex["quirk"] = step["quirk"]
         if step.get("deviation"):
             ex["deviation"] = step["deviation"]
+        if step.get("known_gap"):
+            ex["known_gap"] = step["known_gap"]
         exchanges.append(ex)
         by_name[name] = ex
 

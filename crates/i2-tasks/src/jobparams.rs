@@ -207,6 +207,47 @@ impl JobParams {
         )
     }
 
+    /// After an upload upstream's file parameter holds only the seven parts of a plain data file
+    /// (`selection` of a model, `header` and `selection` of an ASU file are gone): drop the rest.
+    pub fn keep_plain_file_parts(&mut self, object_path: &str) -> Result<(), String> {
+        const PLAIN: [&str; 7] = [
+            "annotation",
+            "baseName",
+            "contentFlag",
+            "dbFileId",
+            "project",
+            "relPath",
+            "subType",
+        ];
+        let normalized = normalize(object_path);
+        let segments: Vec<&str> = normalized.split('.').collect();
+        let search: &[&str] = if segments.len() > 1 {
+            &segments[1..]
+        } else {
+            &segments
+        };
+        let route = find_route(&self.tree, search, &normalized)?;
+        let Some(node) = node_at_mut(&mut self.tree, &route) else {
+            return Err(format!("Element not found in path '{normalized}'"));
+        };
+        if let Some(parts) = node.get_mut("_value").and_then(Value::as_object_mut) {
+            parts.retain(|k, _| PLAIN.contains(&k.as_str()));
+        }
+        if let Some(order) = node
+            .get_mut("_CONTENTS_ORDER")
+            .and_then(Value::as_array_mut)
+        {
+            order.retain(|k| k.as_str().is_some_and(|k| PLAIN.contains(&k)));
+        }
+        Ok(())
+    }
+
+    /// The parameter file with every parameter and its current value, as upstream writes it
+    /// after a file upload (it saves the whole container, defaults included).
+    pub fn to_full_xml(&self, header: &HeaderInfo) -> String {
+        crate::paramsxml::write_all_params(header, &self.tree)
+    }
+
     fn job_id(&self) -> String {
         self.header
             .iter()

@@ -292,7 +292,7 @@ pub async fn job_digest_param_file(
             column: "file_id",
             value: crate::drf::cell_arg(file.pk()),
         }],
-        "id",
+        "file_id",
         Default::default(),
     )
     .await?;
