@@ -74,7 +74,11 @@ async fn digest_file_row(s: &AppState, row: &RecordRow) -> ApiResult<Json<Value>
     }
     let fid = row.pk().as_i64().unwrap_or_default();
     let places = relations::places_of_files(&mut s.conn(), &[fid]).await?;
-    let Some(path) = places.get(&fid).and_then(files::file_path) else {
+    let path = match places.get(&fid) {
+        Some(place) => files::existing_file_inside(place).await?,
+        None => None,
+    };
+    let Some(path) = path else {
         return Ok(Json(json!({"success": true, "data": {}})));
     };
     match run_digest(mime, path).await? {
@@ -169,7 +173,11 @@ async fn bound_file(
     {
         let fid = row.pk().as_i64().unwrap_or_default();
         let places = relations::places_of_files(&mut c, &[fid]).await?;
-        if let Some(path) = places.get(&fid).and_then(files::file_path) {
+        let path = match places.get(&fid) {
+            Some(place) => files::existing_file_inside(place).await?,
+            None => None,
+        };
+        if let Some(path) = path {
             let mime = class_mime.unwrap_or_else(|| {
                 row.get(&FILE, "type")
                     .as_str()
