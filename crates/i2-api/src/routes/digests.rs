@@ -213,7 +213,9 @@ async fn bound_file(
 async fn digest_param(s: &AppState, job: &RecordRow, object_path: &str) -> ApiResult<Value> {
     let (project, params) = match tasks::load_job_params(s, job).await {
         Ok(x) => x,
-        Err(ApiError::Envelope(_, why)) => {
+        // A task whose definition cannot be loaded (upstream: its plugin); a catalogue that is
+        // still loading stays a 503.
+        Err(ApiError::Envelope(StatusCode::BAD_REQUEST, why)) => {
             return Ok(failed(format!("Failed to load plugin: {why}")));
         }
         Err(e) => return Err(e),
