@@ -93,6 +93,12 @@ def MULTI(**fields):
     return {"kind": "multipart", "fields": fields}
 
 
+def MULTIF(fields, files):
+    """Multipart with file parts: files = {field: {"name": ..., "source": "pkg:..."|"shared:..."}
+    or {field: {"name": ..., "text": "..."}} (small inline text files)."""
+    return {"kind": "multipart", "fields": fields, "files": files}
+
+
 def RAW(content_type, text):
     return {"kind": "raw", "content_type": content_type, "text": text}
 
@@ -444,6 +450,150 @@ def build_steps():
 
 
 # ---------------------------------------------------------------------------
+# uploads.json: tasks, file uploads into job parameters, digests (--sequence uploads)
+# ---------------------------------------------------------------------------
+
+FREER_DATA = "pkg:wrappers/freerflag/test_data"
+EDSTATS_DATA = "pkg:wrappers/edstats/test_data"
+BRAP_MTZ = "pkg:wrappers/pointless/test_data/brap_pk_6A_scaled2.mtz"
+IPAIR_SEL = "/*/*/[I(+),SIGI(+),I(-),SIGI(-)]"
+FASTA_TEXT = ">rnase\nDVSGTVCLSALPPEATDTLNLIASDGPFPYSQDGVVFQNRESVLPTQSYGYYHEYTVITPGARTRGTRRIICGEATQEDYYTGDHYATFSLIDQTC\n"
+ASU_ORDER = ("part order of a CAsuDataFile (ASU contents) parameter: the reference's order comes from a Python "
+             "set and changes from one server process to the next (two recordings differ), so only the status "
+             "is compared")
+REBUILD = ("digest of a mini-MTZ: upstream regenerates the full unique reflection set of the resolution range "
+           "when it splits columns, i2server keeps the source's reflections (crates/i2-formats/src/upload.rs), so "
+           "resolution and reflection-derived numbers differ (also in the last digit of highRes)")
+
+
+def UP(name, job, object_path, file_name=None, source=None, text=None, selector=None, **kw):
+    fields = {}
+    if object_path is not None:
+        fields["object_path"] = object_path
+    if selector is not None:
+        fields["column_selector"] = selector
+    files = {}
+    if file_name is not None:
+        spec = {"name": file_name}
+        if text is not None:
+            spec["text"] = text
+        else:
+            spec["source"] = source
+        files["file"] = spec
+    return X(name, "POST", "/jobs/%d/upload_file_param/" % job, MULTIF(fields, files), **kw)
+
+
+def build_upload_steps():
+    s = []
+    add = s.append
+    add(X("projects_create", "POST", "/projects/", J({"name": "uploads", "directory": "__default__"})))
+
+    # --- create_task ------------------------------------------------------------
+    for task in ["freerflag", "ctruncate", "coordinate_selector", "ProvideSequence", "edstats",
+                 "ProvideAsuContents", "freerflag", "modelcraft"]:
+        n = sum(1 for x in s if x["name"].startswith("create_task_" + task))
+        add(X("create_task_%s%s" % (task, "_%d" % (n + 1) if n else ""), "POST",
+              "/projects/1/create_task/", J({"task_name": task})))
+    add(X("create_task_no_task_name", "POST", "/projects/1/create_task/", J({})))
+    add(X("create_task_unknown_project", "POST", "/projects/99/create_task/", J({"task_name": "freerflag"})))
+    add(X("jobs_list_after_create", "GET", "/jobs/?project=1"))
+    add(X("container_fresh_freerflag", "GET", "/jobs/1/container/"))
+    add(X("params_xml_fresh_ctruncate", "GET", "/jobs/2/params_xml/"))
+
+    # --- uploads that succeed -----------------------------------------------------
+    add(UP("upload_fsigf", 1, "freerflag.inputData.F_SIGF", "rnase25_fsigf.mtz",
+           FREER_DATA + "/rnase25_fsigf.mtz", selector="/*/*/[F,SIGF]"))
+    add(UP("upload_freer", 1, "freerflag.inputData.FREERFLAG", "rnase25_freer.mtz",
+           FREER_DATA + "/rnase25_freer.mtz", selector="/*/*/[FREER]"))
+    add(UP("upload_ipair", 2, "ctruncate.inputData.OBSIN", "brap_pk_6A_scaled2.mtz", BRAP_MTZ,
+           selector=IPAIR_SEL))
+    add(UP("upload_fphi", 5, "edstats.inputData.FPHIIN1", "FPHIOUT.mtz", EDSTATS_DATA + "/FPHIOUT.mtz",
+           selector="/*/*/[F,PHI]"))
+    add(UP("upload_pdb", 3, "coordinate_selector.inputData.XYZIN", "ghcp4i_67_buccaneer_refmac1.pdb",
+           EDSTATS_DATA + "/ghcp4i_67_buccaneer_refmac1.pdb"))
+    add(UP("upload_seq", 4, "ProvideSequence.inputData.SEQIN", "rnase.fasta", text=FASTA_TEXT))
+
+    # --- uploads that fail (job 7, a second freerflag) ---------------------------
+    add(UP("upload_err_wrong_columns", 7, "freerflag.inputData.F_SIGF", "rnase25_fsigf.mtz",
+           FREER_DATA + "/rnase25_fsigf.mtz", selector="/*/*/[FP,SIGFP]"))
+    add(UP("upload_err_pdb_into_mtz", 7, "freerflag.inputData.F_SIGF", "model.pdb",
+           EDSTATS_DATA + "/ghcp4i_67_buccaneer_refmac1.pdb", selector="/*/*/[F,SIGF]",
+           deviation="error text: the reference reports gemmi's mmCIF parser error (with the saved path); "
+                     "i2server says the file is not an MTZ file (same 400 envelope)"))
+    add(UP("upload_err_missing_file", 7, "freerflag.inputData.F_SIGF", selector="/*/*/[F,SIGF]"))
+    add(UP("upload_err_bad_object_path", 7, "freerflag.inputData.NOSUCH", "rnase25_fsigf.mtz",
+           FREER_DATA + "/rnase25_fsigf.mtz", selector="/*/*/[F,SIGF]"))
+    add(UP("upload_err_non_file_param", 7, "freerflag.controlParameters.FRAC", "rnase25_fsigf.mtz",
+           FREER_DATA + "/rnase25_fsigf.mtz"))
+    add(UP("upload_err_unknown_job", 99, "freerflag.inputData.F_SIGF", "rnase25_fsigf.mtz",
+           FREER_DATA + "/rnase25_fsigf.mtz", selector="/*/*/[F,SIGF]"))
+
+    # --- rows, imports, parameters ------------------------------------------------
+    for j in [1, 2, 3, 4, 5, 7]:
+        add(X("files_by_job_%d" % j, "GET", "/files/?job=%d" % j))
+    add(X("fileimports_list", "GET", "/fileimports/"))
+    add(X("container_freerflag_after_uploads", "GET", "/jobs/1/container/"))
+    add(X("params_xml_freerflag_after_uploads", "GET", "/jobs/1/params_xml/"))
+    add(X("params_xml_ctruncate_after_upload", "GET", "/jobs/2/params_xml/"))
+    add(X("params_xml_coordinate_selector_after_upload", "GET", "/jobs/3/params_xml/"))
+    add(X("params_xml_ProvideSequence_after_upload", "GET", "/jobs/4/params_xml/", deviation=ASU_ORDER))
+    add(X("container_ctruncate_after_upload", "GET", "/jobs/2/container/"))
+    add(X("container_errors_job", "GET", "/jobs/7/container/"))
+    add(X("get_parameter_uploaded", "GET", "/jobs/1/get_parameter/?object_path=freerflag.inputData.F_SIGF"))
+
+    # --- digests ------------------------------------------------------------------
+    for fid, what in [(1, "fsigf"), (2, "freer"), (3, "ipair"), (4, "fphi"), (5, "pdb"), (6, "seq")]:
+        add(X("files_digest_%s" % what, "GET", "/files/%d/digest/" % fid,
+              **({"deviation": REBUILD} if what in ("fsigf", "freer", "ipair", "fphi") else {})))
+    add(X("files_digest_unknown", "GET", "/files/999/digest/"))
+    add(X("files_by_uuid_digest_pdb", "GET", "/files_by_uuid/{uuid:files_by_job_3:/0/uuid}/digest/"))
+    add(X("files_by_uuid_digest_unknown", "GET", "/files_by_uuid/%s/digest/" % NIL_UUID))
+    add(X("jobs_digest_pdb", "GET", "/jobs/3/digest/?object_path=coordinate_selector.inputData.XYZIN"))
+    add(X("jobs_digest_container_path", "GET",
+          "/jobs/4/digest/?object_path=ProvideSequence.container.inputData.SEQIN"))
+    add(X("jobs_digest_trailing_slash", "GET", "/jobs/3/digest/?object_path=coordinate_selector.inputData.XYZIN/"))
+    add(X("jobs_digest_mtz", "GET", "/jobs/1/digest/?object_path=freerflag.inputData.F_SIGF", deviation=REBUILD))
+    add(X("jobs_digest_unset_param", "GET", "/jobs/7/digest/?object_path=freerflag.inputData.F_SIGF"))
+    add(X("jobs_digest_bad_path", "GET", "/jobs/3/digest/?object_path=coordinate_selector.inputData.NOSUCH"))
+    add(X("jobs_digest_non_file_param", "GET", "/jobs/1/digest/?object_path=freerflag.controlParameters.FRAC"))
+    add(X("jobs_digest_no_object_path", "GET", "/jobs/3/digest/"))
+    add(X("jobs_digest_unknown_job", "GET", "/jobs/999/digest/?object_path=freerflag.inputData.F_SIGF"))
+    add(X("jobs_digest_param_file_pdb", "GET", "/jobs/3/digest_param_file/?job_param_name=XYZIN_"))
+    add(X("jobs_digest_param_file_seq", "GET", "/jobs/4/digest_param_file/?job_param_name=SEQINx"))
+    add(X("jobs_digest_param_file_unstripped", "GET", "/jobs/3/digest_param_file/?job_param_name=XYZIN",
+          quirk="the last character is stripped: XYZI names no file -> File.DoesNotExist -> 500"))
+    add(X("jobs_digest_param_file_unknown_job", "GET", "/jobs/999/digest_param_file/?job_param_name=XYZIN_"))
+    add(X("jobs_digest_param_file_no_name", "GET", "/jobs/3/digest_param_file/", compare="status",
+          quirk="job_param_name missing: None[:-1] raises TypeError outside the try -> 500 HTML"))
+    add(X("files_create_multipdb_row", "POST", "/files/",
+          J({"name": "ensemble.pdb", "directory": 2, "type": "MultiPDB", "job": 3})))
+    add(X("files_digest_unsupported_type", "GET", "/files/7/digest/"))
+    add(X("files_digest_missing_on_disk", "GET", "/files/5/digest/",
+          remove_file={"project": "uploads", "rel_path": "CCP4_IMPORTED_FILES/ghcp4i_67_buccaneer_refmac1.pdb"}))
+    add(X("jobs_digest_missing_on_disk", "GET", "/jobs/3/digest/?object_path=coordinate_selector.inputData.XYZIN"))
+
+    # --- last: sources from ../shared/fixtures (the replayer stops here without them) ---
+    add(UP("upload_hl", 8, "modelcraft.inputData.PHASES", "initial_phases.mtz",
+           "shared:gamma/initial_phases.mtz", selector="/*/*/[HLA,HLB,HLC,HLD]"))
+    add(UP("upload_asu", 8, "modelcraft.inputData.ASUIN", "gamma.asu.xml", "shared:gamma/gamma.asu.xml",
+           deviation=ASU_ORDER))
+    add(X("files_by_job_8", "GET", "/files/?job=8"))
+    add(X("files_digest_hl", "GET", "/files/8/digest/", deviation=REBUILD))
+    add(X("files_digest_asu", "GET", "/files/9/digest/"))
+    add(X("container_modelcraft_after_uploads", "GET", "/jobs/8/container/", deviation=ASU_ORDER))
+    add(X("params_xml_modelcraft_after_uploads", "GET", "/jobs/8/params_xml/", deviation=ASU_ORDER))
+    # upstream creates the job row before it finds out that the task does not exist: keep it last
+    # Upstream fills a new job's file inputs from the project's files; i2server does not yet.
+    gap = ("not implemented yet: upstream's create_task fills a new job's file inputs from the "
+           "project's existing files (here modelcraft's F_SIGF and FREERFLAG from earlier imports)")
+    add(X("create_task_after_uploads", "POST", "/projects/1/create_task/", J({"task_name": "modelcraft"})))
+    add(X("params_xml_filled_from_project", "GET", "/jobs/9/params_xml/", known_gap=gap))
+    add(X("create_task_unknown_task", "POST", "/projects/1/create_task/", J({"task_name": "no_such_task"}),
+          quirk="unknown task: the job row is created, then 500 'NoneType' object is not callable"))
+    return s
+
+
+# ---------------------------------------------------------------------------
 # Machinery
 # ---------------------------------------------------------------------------
 
@@ -460,14 +610,38 @@ def encode_body(body):
     if kind == "multipart":
         parts = []
         for k, v in body["fields"].items():
-            parts.append(
+            parts.append((
                 "--%s\r\nContent-Disposition: form-data; name=\"%s\"\r\n\r\n%s\r\n"
-                % (BOUNDARY, k, v))
-        parts.append("--%s--\r\n" % BOUNDARY)
-        return "".join(parts).encode("utf-8"), "multipart/form-data; boundary=" + BOUNDARY
+                % (BOUNDARY, k, v)).encode("utf-8"))
+        for field, spec in (body.get("files") or {}).items():
+            parts.append((
+                "--%s\r\nContent-Disposition: form-data; name=\"%s\"; filename=\"%s\"\r\n"
+                "Content-Type: application/octet-stream\r\n\r\n" % (BOUNDARY, field, spec["name"])
+            ).encode("utf-8") + file_bytes(spec) + b"\r\n")
+        parts.append(("--%s--\r\n" % BOUNDARY).encode("utf-8"))
+        return b"".join(parts), "multipart/form-data; boundary=" + BOUNDARY
     if kind == "raw":
         return body["text"].encode("utf-8"), body["content_type"]
     raise ValueError("unknown body kind %r" % kind)
+
+
+def source_roots():
+    pkg = os.environ.get("I2_CCP4I2_ROOT")
+    if not pkg:
+        import glob
+        found = glob.glob("/tmp/ccp4i2-reference/venv/lib/python3*/site-packages/ccp4i2")
+        pkg = found[0] if found else ""
+    here = Path(__file__).resolve().parent
+    shared = here.parent.parent.parent / "shared" / "fixtures" / "ccp4i2-demo-data"
+    return {"pkg": Path(pkg), "shared": shared}
+
+
+def file_bytes(spec):
+    """The content of a file part: inline text, or a file named by `pkg:`/`shared:` source."""
+    if "text" in spec:
+        return spec["text"].encode("utf-8")
+    prefix, rel = spec["source"].split(":", 1)
+    return (source_roots()[prefix] / rel).read_bytes()
 
 
 def subst(obj, projects_dir):
@@ -521,6 +695,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--base", default="http://127.0.0.1:8765")
     ap.add_argument("--out", required=True)
+    ap.add_argument("--sequence", choices=["foundation", "uploads"], default="foundation",
+                    help="foundation.json (default) or uploads.json")
     args = ap.parse_args()
 
     # Refuse to record against a server that is not fresh: ids would not line up.
@@ -534,7 +710,8 @@ def main():
     projects_dir = None
     project_dirs = {}  # project name -> absolute directory, learned from responses
 
-    for step in build_steps():
+    steps = build_steps() if args.sequence == "foundation" else build_upload_steps()
+    for step in steps:
         name = step["name"]
         assert name not in by_name, "duplicate exchange name " + name
         path, uuid_refs = resolve_path(step["path"], by_name)
@@ -552,6 +729,14 @@ def main():
             target.write_text(setup["text"], encoding="utf-8")
             setup_rec = {"project_subdir": os.path.relpath(pdir, projects_dir),
                          "rel_path": setup["rel_path"], "text": setup["text"]}
+
+        remove = step.get("remove_file")
+        remove_rec = None
+        if remove:
+            pdir = project_dirs[remove["project"]]
+            (Path(pdir) / remove["rel_path"]).unlink()
+            remove_rec = {"project_subdir": os.path.relpath(pdir, projects_dir),
+                          "rel_path": remove["rel_path"]}
 
         body_bytes, ctype = encode_body(body)
         headers = dict(step.get("headers") or {})
@@ -575,6 +760,8 @@ def main():
         ex["body"] = body
         if setup_rec:
             ex["setup_file"] = setup_rec
+        if remove_rec:
+            ex["remove_file"] = remove_rec
         if uuid_refs:
             ex["uuid_refs"] = uuid_refs
         ex["status"] = status
@@ -593,6 +780,10 @@ def main():
             ex["response_headers"] = {h: rh.get(h) for h in step["resp_headers"]}
         if step.get("quirk"):
             ex["quirk"] = step["quirk"]
+        if step.get("deviation"):
+            ex["deviation"] = step["deviation"]
+        if step.get("known_gap"):
+            ex["known_gap"] = step["known_gap"]
         exchanges.append(ex)
         by_name[name] = ex
 

@@ -11,7 +11,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use crate::AppState;
 use crate::crud;
 use crate::error::ApiError;
-use crate::routes::{files, groups, jobs, misc, projects, reports, tags, tasks, uploads};
+use crate::routes::{digests, files, groups, jobs, misc, projects, reports, tags, tasks, uploads};
 
 pub const PREFIX: &str = "/api/ccp4i2";
 
@@ -127,6 +127,11 @@ fn api_routes() -> Router<AppState> {
             post(uploads::upload_file_param),
         )
         .route("/jobs/{id}/cancel/", post(jobs::cancel))
+        .route("/jobs/{id}/digest/", get(digests::job_digest))
+        .route(
+            "/jobs/{id}/digest_param_file/",
+            get(digests::job_digest_param_file),
+        )
         // Files
         .route("/files/", get(files::list).post(files::create))
         .route(
@@ -137,11 +142,16 @@ fn api_routes() -> Router<AppState> {
                 .delete(files::destroy),
         )
         .route("/files/{id}/download/", get(files::download))
+        .route("/files/{id}/digest/", get(digests::file_digest))
         .route("/files_by_uuid/", get(files::list_by_uuid))
         .route("/files_by_uuid/{uuid}/", get(files::retrieve_by_uuid))
         .route(
             "/files_by_uuid/{uuid}/download/",
             get(files::download_by_uuid),
+        )
+        .route(
+            "/files_by_uuid/{uuid}/digest/",
+            get(digests::file_digest_by_uuid),
         )
         .route("/filetypes/", crud::collection(&misc::FILE_TYPES))
         .route("/filetypes/{name}/", crud::member(&misc::FILE_TYPES))

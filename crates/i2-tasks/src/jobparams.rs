@@ -207,12 +207,85 @@ impl JobParams {
         )
     }
 
+    /// After an upload upstream's file parameter holds only the seven parts of a plain data file
+    /// (`selection` of a model, `header` and `selection` of an ASU file are gone): drop the rest.
+    pub fn keep_plain_file_parts(&mut self, object_path: &str) -> Result<(), String> {
+        const PLAIN: [&str; 7] = [
+            "annotation",
+            "baseName",
+            "contentFlag",
+            "dbFileId",
+            "project",
+            "relPath",
+            "subType",
+        ];
+        let normalized = normalize(object_path);
+        let segments: Vec<&str> = normalized.split('.').collect();
+        let search: &[&str] = if segments.len() > 1 {
+            &segments[1..]
+        } else {
+            &segments
+        };
+        let route = find_route(&self.tree, search, &normalized)?;
+        let Some(node) = node_at_mut(&mut self.tree, &route) else {
+            return Err(format!("Element not found in path '{normalized}'"));
+        };
+        if let Some(parts) = node.get_mut("_value").and_then(Value::as_object_mut) {
+            parts.retain(|k, _| PLAIN.contains(&k.as_str()));
+        }
+        if let Some(order) = node
+            .get_mut("_CONTENTS_ORDER")
+            .and_then(Value::as_array_mut)
+        {
+            order.retain(|k| k.as_str().is_some_and(|k| PLAIN.contains(&k)));
+        }
+        Ok(())
+    }
+
+    /// The parameter file with every parameter and its current value, as upstream writes it
+    /// after a file upload (it saves the whole container, defaults included).
+    pub fn to_full_xml(&self, header: &HeaderInfo) -> String {
+        crate::paramsxml::write_all_params(header, &self.tree)
+    }
+
     fn job_id(&self) -> String {
         self.header
             .iter()
             .find(|(k, _)| k == "jobId")
             .map(|(_, v)| v.clone())
             .unwrap_or_default()
+    }
+
+    /// The container node an object path names (`task.inputData.X`, `task.container.inputData.X`,
+    /// `inputData.X`), searched as upstream's `find_by_path(…, skip_first=True)`: each segment a
+    /// child or, failing that, the first descendant of that name. The error is upstream's text.
+    pub fn find_node(&self, object_path: &str) -> Result<&Value, String> {
+        let normalized = normalize(object_path);
+        let segments: Vec<&str> = normalized.split('.').collect();
+        let search: &[&str] = if segments.len() > 1 {
+            &segments[1..]
+        } else {
+            &segments
+        };
+        if let Some(empty) = search.iter().find(|s| s.is_empty()) {
+            return Err(format!(
+                "Element '{empty}' not found in path '{normalized}' (searching from {})",
+                path_of(&self.tree)
+            ));
+        }
+        let route = find_route(&self.tree, search, &normalized)?;
+        let mut node = &self.tree;
+        for s in &route {
+            let next = match s {
+                Step::Child(c) => child(node, c),
+                Step::Index(i) => node
+                    .get("_value")
+                    .and_then(Value::as_array)
+                    .and_then(|a| a.get(*i)),
+            };
+            node = next.ok_or_else(|| format!("Element not found in path '{normalized}'"))?;
+        }
+        Ok(node)
     }
 
     /// `POST /jobs/{id}/set_parameter/` with `{object_path, value}`; `header` is written into the

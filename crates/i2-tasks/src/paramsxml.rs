@@ -172,6 +172,16 @@ pub(crate) fn write_params(header: &HeaderInfo, container: &Value, sel: Selectio
     params_document(header, body)
 }
 
+/// A parameter file with every parameter of every container and its current value (what
+/// upstream writes after `upload_file_param`, which saves the whole container).
+pub(crate) fn write_all_params(header: &HeaderInfo, container: &Value) -> String {
+    let body = children_of(container)
+        .into_iter()
+        .map(|(name, node)| everything(name, node))
+        .collect();
+    params_document(header, body)
+}
+
 fn params_document(h: &HeaderInfo, body: Vec<Node>) -> String {
     let fields = [
         ("function", "PARAMS"),

@@ -66,6 +66,9 @@ fn normalise(v: &Value, root: &str, key: Option<&str>) -> Value {
                 return json!("JSON parse error - <message>");
             }
             let s = s.replace(root, "<PROJECTS>");
+            if s.contains("<ccp4i2_header>") {
+                return json!(normalise_params_xml(&s));
+            }
             if is_uuid_like(&s) {
                 json!("<uuid>")
             } else if is_datetime_like(&s) {
@@ -82,6 +85,89 @@ fn normalise(v: &Value, root: &str, key: Option<&str>) -> Value {
         ),
         other => other.clone(),
     }
+}
+
+/// `../shared/fixtures/ccp4i2-demo-data` next to the repository, when present.
+fn shared_demo_data() -> Option<std::path::PathBuf> {
+    let p = workspace_root().join("../shared/fixtures/ccp4i2-demo-data");
+    p.is_dir().then_some(p)
+}
+
+/// Whether an exchange uploads a file from `../shared/fixtures`.
+fn needs_shared(ex: &Value) -> bool {
+    ex["body"]["files"]
+        .as_object()
+        .into_iter()
+        .flat_map(|m| m.values())
+        .any(|f| {
+            f["source"]
+                .as_str()
+                .is_some_and(|s| s.starts_with("shared:"))
+        })
+}
+
+/// The content of a recorded file part: inline `text`, or a `pkg:` (the installed ccp4i2
+/// package) or `shared:` (../shared/fixtures/ccp4i2-demo-data) source.
+fn file_part_bytes(spec: &Value) -> Vec<u8> {
+    if let Some(t) = spec["text"].as_str() {
+        return t.as_bytes().to_vec();
+    }
+    let src = spec["source"].as_str().expect("file source");
+    let (prefix, rel) = src.split_once(':').expect("source prefix");
+    let root = match prefix {
+        "pkg" => ccp4i2_root(),
+        "shared" => shared_demo_data().expect("../shared/fixtures/ccp4i2-demo-data"),
+        other => panic!("unknown source prefix {other}"),
+    };
+    let p = root.join(rel);
+    std::fs::read(&p).unwrap_or_else(|e| panic!("read {}: {e}", p.display()))
+}
+
+/// Uuids inside longer strings (parameter XML), hyphenated or 32 hex digits.
+fn mask_uuids(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = String::with_capacity(s.len());
+    let mut i = 0;
+    let boundary = |j: usize| j >= b.len() || !b[j].is_ascii_alphanumeric();
+    while i < b.len() {
+        if i == 0 || !b[i - 1].is_ascii_alphanumeric() {
+            for len in [36, 32] {
+                if i + len <= b.len()
+                    && boundary(i + len)
+                    && s.is_char_boundary(i + len)
+                    && is_uuid_like(&s[i..i + len])
+                {
+                    out.push_str("<uuid>");
+                    i += len;
+                    break;
+                }
+            }
+            if i >= b.len() {
+                break;
+            }
+        }
+        let ch = s[i..].chars().next().expect("char");
+        out.push(ch);
+        i += ch.len_utf8();
+    }
+    out
+}
+
+/// Parameter XML: the header lines that name the writer's user, host and clock, and uuids.
+fn normalise_params_xml(s: &str) -> String {
+    let lines: Vec<String> = s
+        .lines()
+        .map(|l| {
+            let t = l.trim_start();
+            for tag in ["creationTime", "hostName", "userId"] {
+                if t.starts_with(&format!("<{tag}>")) || t.starts_with(&format!("<{tag} />")) {
+                    return format!("<{tag}>…</{tag}>");
+                }
+            }
+            mask_uuids(l)
+        })
+        .collect();
+    lines.join("\n")
 }
 
 fn pointer<'a>(v: &'a Value, p: &str) -> Option<&'a Value> {
@@ -145,7 +231,7 @@ fn build_request(ex: &Value, path: &str, rec_root: &str, our_root: &str) -> Requ
         }
         Some("multipart") => {
             let boundary = "i2serverboundary7MA4YWxkTrZu0gW";
-            let mut out = String::new();
+            let mut out: Vec<u8> = Vec::new();
             for (k, v) in body["fields"].as_object().cloned().unwrap_or_default() {
                 let v = swap(
                     v.as_str()
@@ -153,11 +239,25 @@ fn build_request(ex: &Value, path: &str, rec_root: &str, our_root: &str) -> Requ
                         .unwrap_or_else(|| v.to_string())
                         .as_str(),
                 );
-                out.push_str(&format!(
-                    "--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n"
-                ));
+                out.extend_from_slice(
+                    format!(
+                        "--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n"
+                    )
+                    .as_bytes(),
+                );
             }
-            out.push_str(&format!("--{boundary}--\r\n"));
+            for (field, spec) in body["files"].as_object().cloned().unwrap_or_default() {
+                let name = spec["name"].as_str().expect("file name");
+                out.extend_from_slice(
+                    format!(
+                        "--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"{name}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+                    )
+                    .as_bytes(),
+                );
+                out.extend_from_slice(&file_part_bytes(&spec));
+                out.extend_from_slice(b"\r\n");
+            }
+            out.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
             b.header(
                 "content-type",
                 format!("multipart/form-data; boundary={boundary}"),
@@ -169,13 +269,30 @@ fn build_request(ex: &Value, path: &str, rec_root: &str, our_root: &str) -> Requ
     .expect("request")
 }
 
-/// Replay one recording; returns the list of mismatches.
-async fn replay(app: &TestApp, rec: &Recording) -> Vec<String> {
+/// Replay one recording; returns how many exchanges were replayed and the list of mismatches.
+async fn replay(app: &TestApp, rec: &Recording) -> (usize, Vec<String>) {
     let our_root = app.projects_dir.to_string_lossy().into_owned();
     let mut replies: HashMap<String, Value> = HashMap::new();
     let mut problems = Vec::new();
+    let shared = shared_demo_data().is_some();
+    let mut replayed = 0;
     for ex in &rec.exchanges {
         let name = ex["name"].as_str().expect("name");
+        if needs_shared(ex) && !shared {
+            println!(
+                "NOTICE: ../shared/fixtures not found: replay stopped before {name} (the exchanges that need it come last)"
+            );
+            break;
+        }
+        replayed += 1;
+        if let Some(f) = ex.get("remove_file").filter(|f| !f.is_null()) {
+            let p = app
+                .projects_dir
+                .join(f["project_subdir"].as_str().expect("subdir"))
+                .join(f["rel_path"].as_str().expect("rel_path"));
+            std::fs::remove_file(&p)
+                .unwrap_or_else(|e| panic!("{name}: remove {}: {e}", p.display()));
+        }
         if let Some(f) = ex.get("setup_file").filter(|f| !f.is_null()) {
             let p = app
                 .projects_dir
@@ -265,7 +382,8 @@ async fn replay(app: &TestApp, rec: &Recording) -> Vec<String> {
                 String::from_utf8_lossy(&reply.body)
             ));
         }
-        if ex["compare"].as_str() == Some("json") {
+        let deviation = ex.get("deviation").and_then(Value::as_str).is_some();
+        if ex["compare"].as_str() == Some("json") && !deviation {
             let parsed = if reply.body.is_empty() {
                 Ok(Value::Null)
             } else {
@@ -284,6 +402,14 @@ async fn replay(app: &TestApp, rec: &Recording) -> Vec<String> {
             let want = normalise(&ex["response"], &rec.projects_dir, None);
             let got_n = normalise(&got, &our_root, None);
             if want != got_n {
+                // I2_CONFORMANCE_DUMP=dir: write both normalised bodies, to diff them.
+                if let Some(dir) = std::env::var_os("I2_CONFORMANCE_DUMP") {
+                    let dir = std::path::PathBuf::from(dir);
+                    let _ = std::fs::create_dir_all(&dir);
+                    let pretty = |v: &Value| serde_json::to_string_pretty(v).unwrap_or_default();
+                    let _ = std::fs::write(dir.join(format!("{name}.got.json")), pretty(&got_n));
+                    let _ = std::fs::write(dir.join(format!("{name}.want.json")), pretty(&want));
+                }
                 bad(format!("body differs\n   got: {got_n}\n  want: {want}"));
             }
             replies.insert(name.to_string(), got);
@@ -291,21 +417,54 @@ async fn replay(app: &TestApp, rec: &Recording) -> Vec<String> {
             replies.insert(name.to_string(), v);
         }
     }
-    problems
+    (replayed, problems)
 }
 
-async fn run(backend: Backend) {
+async fn run(backend: Backend, recording: &str) {
+    // Server-side errors (500s) are logged; show them with the test's output.
+    let _ = tracing_subscriber::fmt()
+        .with_test_writer()
+        .with_max_level(tracing::Level::WARN)
+        .try_init();
+    if recording != "foundation.json" {
+        // Task routes need the upstream catalogue: fail (not skip) when it is not configured.
+        let _ = ccp4i2_root();
+    }
     let Some(app) = TestApp::start(backend).await else {
         return;
     };
-    let rec = load("foundation.json");
-    let n = rec.exchanges.len();
-    let problems = replay(&app, &rec).await;
+    let rec = load(recording);
+    let (n, all_problems) = replay(&app, &rec).await;
     app.finish().await;
+    // Exchanges marked `known_gap` (upstream behaviour not implemented yet) are reported, not failed.
+    let gap_names: Vec<&str> = rec
+        .exchanges
+        .iter()
+        .filter(|e| e.get("known_gap").is_some())
+        .filter_map(|e| e["name"].as_str())
+        .collect();
+    let (gaps, problems): (Vec<String>, Vec<String>) = all_problems
+        .into_iter()
+        .partition(|p| gap_names.contains(&p.split(' ').next().unwrap_or("")));
+    for g in &gaps {
+        println!("KNOWN GAP (not failed): {}", g.lines().next().unwrap_or(""));
+    }
+    let failing: std::collections::BTreeSet<&str> = problems
+        .iter()
+        .chain(gaps.iter())
+        .filter_map(|p| p.split(' ').next())
+        .collect();
+    let deviations = rec
+        .exchanges
+        .iter()
+        .take(n)
+        .filter(|e| e.get("deviation").is_some())
+        .count();
     println!(
-        "{}: {} of {n} exchanges match",
+        "{recording} on {}: {} of {n} exchanges match ({deviations} compared by status only as documented deviations; {} recorded)",
         backend.name(),
-        n - problems.len()
+        n - failing.len(),
+        rec.exchanges.len()
     );
     assert!(
         problems.is_empty(),
@@ -318,10 +477,20 @@ async fn run(backend: Backend) {
 
 #[tokio::test]
 async fn foundation_conformance_sqlite() {
-    run(Backend::Sqlite).await;
+    run(Backend::Sqlite, "foundation.json").await;
 }
 
 #[tokio::test]
 async fn foundation_conformance_postgres() {
-    run(Backend::Postgres).await;
+    run(Backend::Postgres, "foundation.json").await;
+}
+
+#[tokio::test]
+async fn uploads_conformance_sqlite() {
+    run(Backend::Sqlite, "uploads.json").await;
+}
+
+#[tokio::test]
+async fn uploads_conformance_postgres() {
+    run(Backend::Postgres, "uploads.json").await;
 }

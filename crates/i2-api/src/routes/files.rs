@@ -36,6 +36,23 @@ pub fn file_path(p: &FilePlace) -> Option<PathBuf> {
     }
 }
 
+/// The file a row names, if it exists inside its project directory: a row whose `name`
+/// climbs out (`../`) or leads through a symlink outside gives `None`, like a missing file.
+pub async fn existing_file_inside(p: &FilePlace) -> ApiResult<Option<PathBuf>> {
+    let (Some(full), Some(root)) = (file_path(p), p.project_dir.as_ref().map(PathBuf::from)) else {
+        return Ok(None);
+    };
+    let Ok(rel) = full
+        .strip_prefix(&root)
+        .map(|r| r.to_string_lossy().into_owned())
+    else {
+        return Ok(None);
+    };
+    tokio::task::spawn_blocking(move || crate::paths::resolve_inside(&root, &rel))
+        .await
+        .map_err(|e| ApiError::internal(format!("path task: {e}")))
+}
+
 fn file_map(row: &RecordRow, path: Option<PathBuf>) -> Map<String, Value> {
     let mut m = Map::new();
     m.insert("id".into(), drf::cell_json(row.pk()));
@@ -170,7 +187,8 @@ async fn download_row(s: &AppState, row: &RecordRow) -> ApiResult<Response> {
     let fid = row.pk().as_i64().unwrap_or_default();
     let places = relations::places_of_files(&mut s.conn(), &[fid]).await?;
     let missing = || ApiError::envelope(StatusCode::NOT_FOUND, "File not found on disk");
-    let path = places.get(&fid).and_then(file_path).ok_or_else(missing)?;
+    let place = places.get(&fid).ok_or_else(missing)?;
+    let path = existing_file_inside(place).await?.ok_or_else(missing)?;
     match stream_file(&path).await {
         Err(ApiError::Detail(StatusCode::NOT_FOUND, _)) => Err(missing()),
         other => other,

@@ -114,7 +114,9 @@ pub async fn create_task(
     input: Input,
 ) -> ApiResult<Json<Value>> {
     input.require_object()?;
-    let project = projects::fetch_project(&s, &id).await?;
+    let project = projects::fetch_project(&s, &id)
+        .await
+        .map_err(|e| jobs::envelope_404(e, "Project not found"))?;
     let Some(task) = input.str("task_name").filter(|t| !t.is_empty()) else {
         return Err(ApiError::envelope(
             StatusCode::BAD_REQUEST,
@@ -132,6 +134,7 @@ pub async fn create_task(
     let title = input
         .str("title")
         .filter(|t| !t.is_empty())
+        .or_else(|| info.short_title.clone().filter(|t| !t.is_empty()))
         .or_else(|| info.title.clone())
         .unwrap_or_else(|| task.clone());
     let pid = project.pk().as_i64().unwrap_or_default();
@@ -409,6 +412,44 @@ pub async fn set_parameter(
     }
 }
 
+/// A set file parameter also gets where its file is: `value.fullPath`, `file_path`,
+/// `db_file_id` and `base_name` (as upstream answers).
+fn add_file_paths(data: &mut Value, project: &RecordRow) {
+    let class = data
+        .get("object_type")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    if !i2_formats::upload::is_file_class(class) {
+        return;
+    }
+    let Some(value) = data.get_mut("value").and_then(Value::as_object_mut) else {
+        return;
+    };
+    let field = |k: &str| {
+        value
+            .get(k)
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string()
+    };
+    let (base, rel, db) = (field("baseName"), field("relPath"), field("dbFileId"));
+    if base.is_empty() {
+        return;
+    }
+    let mut full = projects::project_dir(project);
+    if !rel.is_empty() {
+        full.push(&rel);
+    }
+    full.push(&base);
+    let full = full.to_string_lossy().into_owned();
+    value.insert("fullPath".into(), json!(full));
+    if let Some(m) = data.as_object_mut() {
+        m.insert("file_path".into(), json!(full));
+        m.insert("db_file_id".into(), json!(db));
+        m.insert("base_name".into(), json!(base));
+    }
+}
+
 pub async fn get_parameter(
     State(s): State<AppState>,
     Path(id): Path<String>,
@@ -421,9 +462,12 @@ pub async fn get_parameter(
             "object_path is required",
         ));
     };
-    let (_, _, params, _) = load_params(&s, &job).await?;
+    let (project, _, params, _) = load_params(&s, &job).await?;
     match params.get_parameter(path) {
-        Ok(data) => Ok(Json(json!({"success": true, "data": data}))),
+        Ok(mut data) => {
+            add_file_paths(&mut data, &project);
+            Ok(Json(json!({"success": true, "data": data})))
+        }
         Err(e) => Err(ApiError::Body(
             StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST),
             e.body(),

@@ -87,22 +87,6 @@ async fn read_form(mut mp: Multipart, tmp_dir: &FsPath) -> ApiResult<Form> {
     Ok(form)
 }
 
-/// The container node an object path names, e.g. `freerflag.inputData.F_SIGF`.
-fn node_at<'a>(tree: &'a Value, path: &str) -> Option<&'a Value> {
-    let mut parts: Vec<&str> = path.split('.').collect();
-    if parts.len() > 1 {
-        parts.remove(0);
-    }
-    if parts.first() == Some(&"container") {
-        parts.remove(0);
-    }
-    let mut node = tree;
-    for p in parts {
-        node = node.get("_value")?.get(p)?;
-    }
-    Some(node)
-}
-
 pub async fn upload_file_param(
     State(s): State<AppState>,
     Path(id): Path<String>,
@@ -136,15 +120,19 @@ async fn import(
     let jid = job.pk().as_i64().unwrap_or_default();
     let (params_project, mut params) = tasks::load_job_params(s, job).await?;
     let _ = params_project;
-    let Some(node) = node_at(params.container_json(), &object_path) else {
-        return Err(bad(format!("Element not found in path '{object_path}'")));
-    };
+    let node = params.find_node(&object_path).map_err(bad)?;
     let class = node
         .get("_class")
         .and_then(Value::as_str)
         .unwrap_or("")
         .to_string();
     if !upload::is_file_class(&class) {
+        // Upstream names the Python class of the parameter; the scalar ones are known.
+        if matches!(class.as_str(), "CInt" | "CFloat" | "CString" | "CBoolean") {
+            return Err(bad(format!(
+                "param_object must be CDataFile, got <class 'ccp4i2.core.base_object.fundamental_types.{class}'>"
+            )));
+        }
         return Err(upload_error(UploadError::NotAFileParameter(class)));
     }
     let param_name = object_path.rsplit('.').next().unwrap_or("").to_string();
@@ -260,10 +248,17 @@ async fn import(
                     e.body(),
                 )
             })?;
+        params
+            .keep_plain_file_parts(&object_path)
+            .map_err(ApiError::internal)?;
+        // Upstream saves the whole container after an upload (every parameter, defaults too).
         let dir = tasks::job_dir(project, job)?;
-        tasks::write_atomic(&dir.join(tasks::INPUT_PARAMS), &out.xml)?;
+        tasks::write_atomic(&dir.join(tasks::INPUT_PARAMS), &params.to_full_xml(&header))?;
         tx.commit().await?;
-        let item = out.data.get("updated_item").cloned().unwrap_or(Value::Null);
+        let item = params
+            .find_node(&object_path)
+            .cloned()
+            .unwrap_or_else(|_| out.data.get("updated_item").cloned().unwrap_or(Value::Null));
         Ok::<Value, ApiError>(item)
     }
     .await;
