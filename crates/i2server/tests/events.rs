@@ -271,11 +271,11 @@ async fn unknown_scopes_and_the_stream_limit() {
     // The client goes away: its slot is free again.
     drop(held);
     let mut last = Events::open(&router, &format!("job={}", ids[0])).await;
-    let deadline = Instant::now() + Duration::from_secs(10);
+    let deadline = Instant::now() + Duration::from_secs(60);
     assert_eq!(last.next(deadline).await.0, "job");
     // Server shutdown ends open streams (graceful shutdown waits for them).
     settings.closing.cancel();
-    let end = tokio::time::timeout(Duration::from_secs(5), last.body.frame()).await;
+    let end = tokio::time::timeout(Duration::from_secs(30), last.body.frame()).await;
     assert!(
         matches!(end, Ok(None)),
         "the stream ends when the server closes"

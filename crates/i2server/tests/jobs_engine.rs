@@ -64,7 +64,7 @@ async fn cancel_ends_the_process_tree(backend: Backend) {
     assert_eq!(r.json()["status"], 2, "queued");
     let db = app.db.clone();
     let jid = ids[0];
-    wait_for(20, "the runner to start", || {
+    wait_for(60, "the runner to start", || {
         let db = db.clone();
         async move {
             queue::row(&db, jid)
@@ -81,7 +81,7 @@ async fn cancel_ends_the_process_tree(backend: Backend) {
         .expect("row")
         .and_then(|r| r.pid)
         .expect("pid");
-    wait_for(10, "the grandchildren to start", || async move {
+    wait_for(60, "the grandchildren to start", || async move {
         i2_jobs::process::group_alive(pgid)
     })
     .await;
@@ -97,7 +97,9 @@ async fn cancel_ends_the_process_tree(backend: Backend) {
         .await;
     assert_eq!(r.status, 200);
     assert_eq!(r.json()["status"], 4, "Interrupted at once");
-    wait_for(2, "the whole process group to be gone", || async move {
+    // Typically well under a second; the limit here only catches a tree that never dies
+    // (machines running the suite can be very busy, so no timing target is asserted).
+    wait_for(30, "the whole process group to be gone", || async move {
         !i2_jobs::process::group_alive(pgid)
     })
     .await;
@@ -106,7 +108,7 @@ async fn cancel_ends_the_process_tree(backend: Backend) {
         backend.name(),
         t0.elapsed()
     );
-    wait_for(10, "the attempt to be closed", || {
+    wait_for(60, "the attempt to be closed", || {
         let db = db.clone();
         async move {
             queue::row(&db, jid)
@@ -238,7 +240,7 @@ async fn failures_are_classified() {
             .await;
         assert_eq!(r.status, 200);
         let db = app.db.clone();
-        wait_for(20, "the attempt to close", || {
+        wait_for(60, "the attempt to close", || {
             let db = db.clone();
             async move {
                 queue::row(&db, jid)
@@ -307,7 +309,7 @@ async fn killed_worker_loses_its_job_to_another() {
         .await;
     assert_eq!(r.status, 200);
     let db = app.db.clone();
-    wait_for(30, "worker A to start the job", || {
+    wait_for(60, "worker A to start the job", || {
         let db = db.clone();
         async move {
             queue::row(&db, jid)
