@@ -21,8 +21,7 @@ use std::time::Duration;
 use axum::body::Body;
 use axum::http::Request;
 use common::*;
-use i2_jobs::runner::RunnerEnv;
-use i2_jobs::{Runner, Worker, WorkerConfig};
+use i2_jobs::Runner;
 use serde_json::{Value, json};
 use tokio::sync::watch;
 
@@ -281,21 +280,7 @@ async fn servalcat_pipe_sqlite_embedded_worker() {
         return;
     };
     let (stop_tx, stop_rx) = watch::channel(false);
-    let w = Worker {
-        id: "embedded".into(),
-        db: app.db.clone(),
-        runner: Runner::Upstream { python: py },
-        env: RunnerEnv {
-            database_url: runner_database_url(&app),
-            projects_dir: app.projects_dir.clone(),
-            home: app.root().to_path_buf(),
-        },
-        config: WorkerConfig {
-            host: "testhost".into(),
-            ..WorkerConfig::default()
-        },
-        wake: app.wake.clone(),
-    };
+    let w = test_worker(&app, Runner::Upstream { python: py }, "embedded");
     let handle = tokio::spawn(w.run(stop_rx));
     flow(&app).await;
     stop_tx.send(true).expect("stop");
@@ -310,17 +295,7 @@ async fn servalcat_pipe_postgres_worker_process() {
     let Some(app) = TestApp::start(Backend::Postgres).await else {
         return;
     };
-    let worker = Child(
-        std::process::Command::new(env!("CARGO_BIN_EXE_i2server"))
-            .args(["worker", "--workers", "1"])
-            .env("DATABASE_URL", app.pg_url().expect("pg"))
-            .env("CCP4I2_HOME", app.root())
-            .env("CCP4I2_PROJECTS_DIR", &app.projects_dir)
-            .env("CCP4I2_PYTHON", &py)
-            .env("I2SERVER_LOG", "warn")
-            .spawn()
-            .expect("spawn worker"),
-    );
+    let worker = worker_process(&app, &[("CCP4I2_PYTHON", py.display().to_string())]);
     flow(&app).await;
     drop(worker);
     app.finish().await;

@@ -14,33 +14,14 @@ use common::*;
 use http_body_util::BodyExt;
 use i2_api::events::EventSettings;
 use i2_api::{ApiConfig, AppState};
-use i2_jobs::runner::RunnerEnv;
-use i2_jobs::{Runner, Worker, WorkerConfig};
+use i2_jobs::{Runner, Worker};
 use serde_json::Value;
 use tokio::sync::watch;
 use tower::ServiceExt;
 
 fn worker(app: &TestApp, script: &str) -> Worker {
-    Worker {
-        id: "events-w".into(),
-        db: app.db.clone(),
-        runner: Runner::Command {
-            argv: vec!["/bin/sh".into(), "-c".into(), script.into()],
-        },
-        env: RunnerEnv {
-            database_url: runner_database_url(app),
-            projects_dir: app.projects_dir.clone(),
-            home: app.root().to_path_buf(),
-        },
-        config: WorkerConfig {
-            lease_secs: 5,
-            heartbeat: Duration::from_millis(200),
-            idle_poll: Duration::from_millis(100),
-            shutdown_grace: Duration::ZERO,
-            host: "testhost".into(),
-        },
-        wake: app.wake.clone(),
-    }
+    let argv = vec!["/bin/sh".into(), "-c".into(), script.into()];
+    test_worker(app, Runner::Command { argv }, "events-w")
 }
 
 /// An open event stream, read incrementally.

@@ -9,31 +9,13 @@ mod common;
 use std::time::Duration;
 
 use common::*;
-use i2_jobs::runner::RunnerEnv;
-use i2_jobs::{Runner, Worker, WorkerConfig};
+use i2_jobs::{Runner, Worker};
 use i2_store::queue;
 use serde_json::Value;
 use tokio::sync::watch;
 
 fn worker(app: &TestApp, argv: Vec<String>, id: &str) -> Worker {
-    Worker {
-        id: id.to_string(),
-        db: app.db.clone(),
-        runner: Runner::Command { argv },
-        env: RunnerEnv {
-            database_url: runner_database_url(app),
-            projects_dir: app.projects_dir.clone(),
-            home: app.root().to_path_buf(),
-        },
-        config: WorkerConfig {
-            lease_secs: 5,
-            heartbeat: Duration::from_millis(200),
-            idle_poll: Duration::from_millis(100),
-            shutdown_grace: Duration::ZERO,
-            host: "testhost".into(),
-        },
-        wake: app.wake.clone(),
-    }
+    test_worker(app, Runner::Command { argv }, id)
 }
 
 async fn job(app: &TestApp, id: i64) -> Value {
@@ -264,24 +246,12 @@ async fn failures_are_classified() {
 
 fn spawn_worker_process(app: &TestApp, py: &std::path::Path, mode: &str, lease: u64) -> Child {
     let argv = serde_json::to_string(&fake_runner(py, mode)).expect("json");
-    let log = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(app.root().join("workers.log"))
-        .expect("log");
-    Child(
-        std::process::Command::new(env!("CARGO_BIN_EXE_i2server"))
-            .args(["worker", "--workers", "1"])
-            .env("DATABASE_URL", app.pg_url().expect("pg"))
-            .env("CCP4I2_HOME", app.root())
-            .env("CCP4I2_PROJECTS_DIR", &app.projects_dir)
-            .env("I2SERVER_RUNNER_COMMAND", argv)
-            .env("I2SERVER_LEASE_SECS", lease.to_string())
-            .env("I2SERVER_LOG", "warn")
-            .stdout(log.try_clone().expect("log"))
-            .stderr(log)
-            .spawn()
-            .expect("spawn worker"),
+    worker_process(
+        app,
+        &[
+            ("I2SERVER_RUNNER_COMMAND", argv),
+            ("I2SERVER_LEASE_SECS", lease.to_string()),
+        ],
     )
 }
 

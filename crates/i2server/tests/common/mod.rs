@@ -522,3 +522,51 @@ pub fn ccp4i2_root() -> PathBuf {
         }),
     )
 }
+
+/// An in-process worker for `app` with short leases and heartbeats, so tests see changes
+/// quickly.
+pub fn test_worker(app: &TestApp, runner: i2_jobs::Runner, id: &str) -> i2_jobs::Worker {
+    i2_jobs::Worker {
+        id: id.to_string(),
+        db: app.db.clone(),
+        runner,
+        env: i2_jobs::runner::RunnerEnv {
+            database_url: runner_database_url(app),
+            projects_dir: app.projects_dir.clone(),
+            home: app.root().to_path_buf(),
+        },
+        config: i2_jobs::WorkerConfig {
+            lease_secs: 5,
+            heartbeat: std::time::Duration::from_millis(200),
+            idle_poll: std::time::Duration::from_millis(100),
+            shutdown_grace: std::time::Duration::ZERO,
+            host: "testhost".into(),
+        },
+        wake: app.wake.clone(),
+    }
+}
+
+/// A separate `i2server worker` process on this app's PostgreSQL database, configured like
+/// a deployed worker plus `env`; its output goes to `workers.log` in the app's directory.
+pub fn worker_process(app: &TestApp, env: &[(&str, String)]) -> Child {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(app.root().join("workers.log"))
+        .expect("worker log");
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_i2server"));
+    cmd.args(["worker", "--workers", "1"])
+        .env(
+            "DATABASE_URL",
+            app.pg_url().expect("workers need PostgreSQL"),
+        )
+        .env("CCP4I2_HOME", app.root())
+        .env("CCP4I2_PROJECTS_DIR", &app.projects_dir)
+        .env("I2SERVER_LOG", "warn")
+        .stdout(log.try_clone().expect("worker log"))
+        .stderr(log);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    Child(cmd.spawn().expect("spawn i2server worker"))
+}
