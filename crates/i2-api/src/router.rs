@@ -113,6 +113,7 @@ fn api_routes() -> Router<AppState> {
         )
         .route("/jobs/{id}/dependent_jobs/", get(jobs::dependent_jobs))
         .route("/jobs/{id}/run/", post(jobs::run))
+        .route("/jobs/{id}/clone/", post(tasks::clone))
         .route("/jobs/{id}/report_xml/", get(reports::report_xml))
         .route("/jobs/{id}/container/", get(tasks::container))
         .route("/jobs/{id}/def_xml/", get(tasks::def_xml))

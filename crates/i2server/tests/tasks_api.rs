@@ -147,3 +147,65 @@ async fn parameters_only_change_while_pending() {
     assert_eq!(r.json()["success"], false);
     app.finish().await;
 }
+
+/// Clone: a new Pending job with the source's parameters, numbered after the last one,
+/// `finish_time` at the epoch as upstream; the source is untouched.
+async fn clone_job(backend: Backend) {
+    let Some(Ok(_)) = test_catalogue() else {
+        panic!("the task catalogue is needed: run the suite with scripts/test.sh");
+    };
+    let Some(app) = TestApp::start(backend).await else {
+        return;
+    };
+    app.send_json(
+        "POST",
+        "/api/ccp4i2/projects/",
+        json!({"name": "c", "directory": "__default__"}),
+    )
+    .await;
+    let r = app
+        .send_json(
+            "POST",
+            "/api/ccp4i2/projects/1/create_task/",
+            json!({"task_name": "ctruncate", "title": "mine"}),
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    let r = app
+        .send_json(
+            "POST",
+            "/api/ccp4i2/jobs/1/set_parameter/",
+            json!({"object_path": "ctruncate.container.controlParameters.NRES", "value": 123}),
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    let r = app
+        .send_json("POST", "/api/ccp4i2/jobs/1/clone/", Value::Null)
+        .await;
+    assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
+    let j = r.json();
+    assert_eq!(
+        (j["number"].clone(), j["status"].clone(), j["title"].clone()),
+        (json!("2"), json!(1), json!("mine"))
+    );
+    assert_eq!(j["finish_time"], "1970-01-01T00:00:00Z");
+    let g = app
+        .get("/api/ccp4i2/jobs/2/get_parameter/?object_path=ctruncate.controlParameters.NRES")
+        .await;
+    assert_eq!(g.json()["data"]["value"], 123, "parameters carried over");
+    let r = app
+        .send_json("POST", "/api/ccp4i2/jobs/99/clone/", Value::Null)
+        .await;
+    assert_eq!(r.status, 404);
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn clone_sqlite() {
+    clone_job(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn clone_postgres() {
+    clone_job(Backend::Postgres).await;
+}

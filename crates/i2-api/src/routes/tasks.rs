@@ -162,50 +162,15 @@ pub async fn create_task(
                 })?)
             }
         };
-    // Numbering races are settled by the (project, number) unique constraint: retry.
-    let mut attempt = 0;
-    let job = loop {
-        attempt += 1;
-        let mut tx = s.db.begin().await?;
-        let parent_key = parent.as_ref().map(|p| {
-            (
-                p.pk().as_i64().unwrap_or_default(),
-                p.get(&JOB, "number").as_str().unwrap_or(""),
-            )
-        });
-        let number = relations::next_job_number(&mut tx, pid, parent_key).await?;
-        let values = vec![
-            ("uuid", Arg::Uuid(uuid::Uuid::new_v4())),
-            ("number", Arg::Text(number.clone())),
-            ("title", Arg::Text(title.clone())),
-            ("status", Arg::Int(JobStatus::Pending as i64)),
-            ("evaluation", Arg::Int(0)),
-            ("comments", Arg::Text(String::new())),
-            ("creation_time", Arg::Time(i2_core::time::now())),
-            ("finish_time", Arg::Null(Kind::Time)),
-            ("task_name", Arg::Text(task.clone())),
-            ("process_id", Arg::Null(Kind::Int)),
-            ("project_id", Arg::Int(pid)),
-            (
-                "parent_id",
-                parent.as_ref().map(drf_pk).unwrap_or(Arg::Null(Kind::Int)),
-            ),
-        ];
-        match records::insert(&mut tx, &JOB, values).await {
-            Ok(row) => {
-                let top: i64 = number
-                    .split('.')
-                    .next()
-                    .and_then(|n| n.parse().ok())
-                    .unwrap_or(0);
-                relations::note_new_job(&mut tx, pid, top).await?;
-                tx.commit().await?;
-                break row;
-            }
-            Err(i2_store::StoreError::Conflict(_)) if attempt < 5 => continue,
-            Err(e) => return Err(e.into()),
-        }
-    };
+    let job = insert_job(
+        &s,
+        pid,
+        parent.as_ref(),
+        &title,
+        &task,
+        Arg::Null(Kind::Time),
+    )
+    .await?;
     let dir = job_dir(&project, &job)?;
     std::fs::create_dir_all(&dir)
         .map_err(|e| ApiError::internal(format!("creating {}: {e}", dir.display())))?;
@@ -231,6 +196,62 @@ pub async fn create_task(
     write_atomic(&dir.join(INPUT_PARAMS), &xml)?;
     let body = jobs::job_json(&mut s.conn(), &job).await?;
     Ok(Json(json!({"success": true, "data": {"new_job": body}})))
+}
+
+/// Insert a new Pending job with the next free number (top level, or under `parent`).
+async fn insert_job(
+    s: &AppState,
+    pid: i64,
+    parent: Option<&RecordRow>,
+    title: &str,
+    task: &str,
+    finish_time: Arg,
+) -> ApiResult<RecordRow> {
+    // Numbering races are settled by the (project, number) unique constraint: retry.
+    let mut attempt = 0;
+    let job = loop {
+        attempt += 1;
+        let mut tx = s.db.begin().await?;
+        let parent_key = parent.map(|p| {
+            (
+                p.pk().as_i64().unwrap_or_default(),
+                p.get(&JOB, "number").as_str().unwrap_or(""),
+            )
+        });
+        let number = relations::next_job_number(&mut tx, pid, parent_key).await?;
+        let values = vec![
+            ("uuid", Arg::Uuid(uuid::Uuid::new_v4())),
+            ("number", Arg::Text(number.clone())),
+            ("title", Arg::Text(title.to_string())),
+            ("status", Arg::Int(JobStatus::Pending as i64)),
+            ("evaluation", Arg::Int(0)),
+            ("comments", Arg::Text(String::new())),
+            ("creation_time", Arg::Time(i2_core::time::now())),
+            ("finish_time", finish_time.clone()),
+            ("task_name", Arg::Text(task.to_string())),
+            ("process_id", Arg::Null(Kind::Int)),
+            ("project_id", Arg::Int(pid)),
+            (
+                "parent_id",
+                parent.map(drf_pk).unwrap_or(Arg::Null(Kind::Int)),
+            ),
+        ];
+        match records::insert(&mut tx, &JOB, values).await {
+            Ok(row) => {
+                let top: i64 = number
+                    .split('.')
+                    .next()
+                    .and_then(|n| n.parse().ok())
+                    .unwrap_or(0);
+                relations::note_new_job(&mut tx, pid, top).await?;
+                tx.commit().await?;
+                break row;
+            }
+            Err(i2_store::StoreError::Conflict(_)) if attempt < 5 => continue,
+            Err(e) => return Err(e.into()),
+        }
+    };
+    Ok(job)
 }
 
 fn drf_pk(row: &RecordRow) -> Arg {
@@ -473,4 +494,49 @@ pub async fn get_parameter(
             e.body(),
         )),
     }
+}
+
+/// `POST jobs/{id}/clone/`: a new Pending top-level job of the same task and title, with the
+/// source's parameters (its `input_params.xml`); inputs keep pointing at the same files,
+/// outputs and KPIs are not copied. Upstream answers 201 with the job and sets the new job's
+/// `finish_time` to the epoch.
+pub async fn clone(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let source = jobs::fetch_job(&s, &id).await?;
+    let project = project_of(&s, &source).await?;
+    let src_file = job_dir(&project, &source)?.join(INPUT_PARAMS);
+    let Ok(xml) = std::fs::read_to_string(&src_file) else {
+        return Err(ApiError::envelope(
+            StatusCode::BAD_REQUEST,
+            format!("Cannot clone: {} is missing", src_file.display()),
+        ));
+    };
+    let task = text(&source, &JOB, "task_name");
+    let def = definition(catalogue(&s)?, &task)?;
+    let params = JobParams::load(&def, &xml)
+        .map_err(|e| ApiError::envelope(StatusCode::BAD_REQUEST, format!("Cannot clone: {e}")))?;
+    let epoch = chrono::DateTime::<chrono::Utc>::from_timestamp(0, 0).unwrap_or_default();
+    let pid = project.pk().as_i64().unwrap_or_default();
+    let job = insert_job(
+        &s,
+        pid,
+        None,
+        &text(&source, &JOB, "title"),
+        &task,
+        Arg::Time(epoch),
+    )
+    .await?;
+    let dir = job_dir(&project, &job)?;
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| ApiError::internal(format!("creating {}: {e}", dir.display())))?;
+    write_atomic(
+        &dir.join(INPUT_PARAMS),
+        &params.to_xml(&header_for(&s, &project, &job)),
+    )?;
+    Ok((
+        StatusCode::CREATED,
+        Json(jobs::job_json(&mut s.conn(), &job).await?),
+    ))
 }
