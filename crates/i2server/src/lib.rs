@@ -4,4 +4,5 @@
 pub mod app;
 pub mod catalogue;
 pub mod config;
+pub mod doctor;
 pub mod workers;

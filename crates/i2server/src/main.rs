@@ -41,6 +41,9 @@ enum Command {
     Migrate,
     /// Print the version.
     Version,
+    /// Check the installation: database and schema, projects directory, runner Python
+    /// (ccp4i2, NumPy, pathlib), CCP4. Exit status 1 when something must be fixed.
+    Doctor,
     /// List the CCP4i2 tasks (optionally filtered), or show one; `--refresh` rebuilds the
     /// class cache from the installation.
     Tasks {
@@ -154,6 +157,21 @@ async fn run(cli: Cli) -> Result<(), ExitCode> {
                         }
                     }
                 }
+            }
+            Ok(())
+        }
+        Command::Doctor => {
+            let s = settings()?;
+            let python = i2server::catalogue::installation_python();
+            let findings = i2server::doctor::run(&s, &python).await;
+            for f in &findings {
+                println!("{}", f.line());
+            }
+            if findings
+                .iter()
+                .any(|f| f.level == i2server::doctor::Level::Fail)
+            {
+                return Err(ExitCode::FAILURE);
             }
             Ok(())
         }
