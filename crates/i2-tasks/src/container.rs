@@ -300,7 +300,7 @@ fn number_item(cl: &Classes, list_class: &str, item: &mut Value, index: usize) {
 }
 
 /// Copy of a node with object paths under `from` moved under `to`.
-fn retarget(node: &Value, from: &str, to: &str) -> Value {
+pub(crate) fn retarget(node: &Value, from: &str, to: &str) -> Value {
     match node {
         Value::Object(m) => Value::Object(
             m.iter()

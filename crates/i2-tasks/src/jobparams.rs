@@ -21,6 +21,7 @@ use std::collections::HashSet;
 use serde_json::{Map, Number, Value, json};
 
 use crate::classes::Kind;
+use crate::container::retarget;
 use crate::defxml::{ContainerDef, Item, TaskDef, py_float};
 use crate::params::ParamsFile;
 use crate::paramsxml::{HeaderInfo, Selection, children_of, is_file, py_float_repr, write_params};
@@ -1035,28 +1036,6 @@ fn import_list(
     if let Some(m) = node.as_object_mut() {
         m.insert("_value".into(), Value::Array(items));
         m.insert("_CONTENTS_ORDER".into(), Value::Array(order));
-    }
-}
-
-/// Copy of a node with object paths under `from` moved under `to`.
-fn retarget(node: &Value, from: &str, to: &str) -> Value {
-    match node {
-        Value::Object(m) => Value::Object(
-            m.iter()
-                .map(|(k, v)| {
-                    let v = match (k.as_str(), v) {
-                        ("_objectPath", Value::String(p)) if p.starts_with(from) => {
-                            Value::String(format!("{to}{}", &p[from.len()..]))
-                        }
-                        ("_qualifiers", _) => v.clone(),
-                        _ => retarget(v, from, to),
-                    };
-                    (k.clone(), v)
-                })
-                .collect(),
-        ),
-        Value::Array(a) => Value::Array(a.iter().map(|x| retarget(x, from, to)).collect()),
-        other => other.clone(),
     }
 }
 

@@ -52,17 +52,7 @@ fn expanded_def_xml_matches_reference() {
     let cat = catalogue();
     let dir = fixtures().join("def_xml");
     let allowed = allow_list(&fixtures().join("def_xml_failing.txt"));
-    let mut names: Vec<String> = std::fs::read_dir(&dir)
-        .expect("fixture dir")
-        .filter_map(|e| e.ok())
-        .filter_map(|e| {
-            e.file_name()
-                .to_str()
-                .and_then(|n| n.strip_suffix(".xml"))
-                .map(str::to_string)
-        })
-        .collect();
-    names.sort();
+    let names = common::fixture_names(&dir, ".xml");
     let (mut ok, mut bad) = (0, Vec::new());
     for name in &names {
         let expected = std::fs::read_to_string(dir.join(format!("{name}.xml"))).expect("fixture");

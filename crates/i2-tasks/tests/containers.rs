@@ -12,17 +12,7 @@ fn container_json_matches_reference() {
     let cat = catalogue();
     let dir = fixtures().join("containers");
     let allowed = allow_list(&fixtures().join("containers_failing.txt"));
-    let mut names: Vec<String> = std::fs::read_dir(&dir)
-        .expect("fixture dir")
-        .filter_map(|e| e.ok())
-        .filter_map(|e| {
-            e.file_name()
-                .to_str()
-                .and_then(|n| n.strip_suffix(".json"))
-                .map(str::to_string)
-        })
-        .collect();
-    names.sort();
+    let names = common::fixture_names(&dir, ".json");
     let show = std::env::var("I2TASKS_DIFF").unwrap_or_default();
     let (mut ok, mut bad) = (Vec::new(), Vec::new());
     for name in &names {

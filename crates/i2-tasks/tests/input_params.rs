@@ -29,17 +29,7 @@ fn input_params_match_reference() {
     let cat = catalogue();
     let dir = fixtures().join("input_params");
     let allowed = allow_list(&fixtures().join("input_params_failing.txt"));
-    let mut names: Vec<String> = std::fs::read_dir(&dir)
-        .expect("fixture dir")
-        .filter_map(|e| e.ok())
-        .filter_map(|e| {
-            e.file_name()
-                .to_str()
-                .and_then(|n| n.strip_suffix(".xml"))
-                .map(str::to_string)
-        })
-        .collect();
-    names.sort();
+    let names = common::fixture_names(&dir, ".xml");
     let show = std::env::var("I2TASKS_DIFF").unwrap_or_default();
     let (mut ok, mut exact, mut bad) = (Vec::new(), 0, Vec::new());
     for name in &names {

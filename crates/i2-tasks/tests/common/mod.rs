@@ -184,3 +184,19 @@ fn strip_tails(el: &mut Element) {
         strip_tails(c);
     }
 }
+
+/// Names of the fixture files in `dir` ending in `suffix` (suffix removed), sorted.
+pub fn fixture_names(dir: &Path, suffix: &str) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .expect("fixture dir")
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            e.file_name()
+                .to_str()
+                .and_then(|n| n.strip_suffix(suffix))
+                .map(str::to_string)
+        })
+        .collect();
+    names.sort();
+    names
+}
