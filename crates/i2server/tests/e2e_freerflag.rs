@@ -80,7 +80,13 @@ async fn flow(app: &TestApp) {
         .get(&format!("/api/ccp4i2/files/?job={jid}"))
         .await
         .json();
-    assert_eq!(status, 6, "Finished; files: {files}");
+    let job_dir = app.projects_dir.join("rnase/CCP4_JOBS/job_1");
+    assert_eq!(
+        status,
+        6,
+        "Finished; files: {files}{}",
+        diagnostics(&job_dir)
+    );
     let files = files.as_array().expect("files").clone();
     let input = files
         .iter()
@@ -140,7 +146,14 @@ async fn freerflag_sqlite_embedded_worker() {
         return;
     };
     let (stop_tx, stop_rx) = watch::channel(false);
-    let w = test_worker(&app, Runner::Upstream { python: py }, "embedded");
+    let mut w = test_worker(&app, Runner::Upstream { python: py }, "embedded");
+    // Deployed lease timings: upstream's runner opens deferred SQLite transactions, which a
+    // concurrent write (a heartbeat) can abort with SQLITE_BUSY; 200 ms test heartbeats made
+    // that likely enough to fail a run.
+    w.config = i2_jobs::WorkerConfig {
+        host: "testhost".into(),
+        ..i2_jobs::WorkerConfig::default()
+    };
     let handle = tokio::spawn(w.run(stop_rx));
     flow(&app).await;
     stop_tx.send(true).expect("stop");

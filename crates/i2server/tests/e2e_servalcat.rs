@@ -93,30 +93,6 @@ async fn set(app: &TestApp, jid: i64, object_path: &str, value: Value) {
     );
 }
 
-/// What a failed run left behind, for the assertion message.
-fn diagnostics(job_dir: &std::path::Path) -> String {
-    let mut out = String::new();
-    for rel in [
-        "diagnostic.xml",
-        "stderr.txt",
-        "job_1/log.txt",
-        "job_1/stderr.txt",
-    ] {
-        if let Ok(text) = std::fs::read_to_string(job_dir.join(rel)) {
-            let tail: String = text
-                .chars()
-                .rev()
-                .take(3000)
-                .collect::<Vec<_>>()
-                .into_iter()
-                .rev()
-                .collect();
-            out.push_str(&format!("\n--- {rel}:\n{tail}"));
-        }
-    }
-    out
-}
-
 async fn flow(app: &TestApp) {
     let r = app
         .send_json(
@@ -280,7 +256,14 @@ async fn servalcat_pipe_sqlite_embedded_worker() {
         return;
     };
     let (stop_tx, stop_rx) = watch::channel(false);
-    let w = test_worker(&app, Runner::Upstream { python: py }, "embedded");
+    let mut w = test_worker(&app, Runner::Upstream { python: py }, "embedded");
+    // Deployed lease timings: upstream's runner opens deferred SQLite transactions, which a
+    // concurrent write (a heartbeat) can abort with SQLITE_BUSY; 200 ms test heartbeats made
+    // that likely enough to fail a run.
+    w.config = i2_jobs::WorkerConfig {
+        host: "testhost".into(),
+        ..i2_jobs::WorkerConfig::default()
+    };
     let handle = tokio::spawn(w.run(stop_rx));
     flow(&app).await;
     stop_tx.send(true).expect("stop");

@@ -570,3 +570,30 @@ pub fn worker_process(app: &TestApp, env: &[(&str, String)]) -> Child {
     }
     Child(cmd.spawn().expect("spawn i2server worker"))
 }
+
+/// What a failed run left behind in its job directory, for assertion messages.
+pub fn diagnostics(job_dir: &Path) -> String {
+    let mut out = String::new();
+    for rel in [
+        "diagnostic.xml",
+        "i2server_runner.log",
+        "cplusplus_stdout.txt",
+        "crash_traceback.txt",
+        "stderr.txt",
+        "job_1/log.txt",
+        "job_1/stderr.txt",
+    ] {
+        if let Ok(text) = std::fs::read_to_string(job_dir.join(rel)) {
+            let tail: String = text
+                .chars()
+                .rev()
+                .take(3000)
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+                .collect();
+            out.push_str(&format!("\n--- {rel}:\n{tail}"));
+        }
+    }
+    out
+}
