@@ -2,6 +2,8 @@
 
 use std::path::PathBuf;
 
+use crate::auth::AuthConfig;
+
 #[derive(Debug, Clone)]
 pub struct ApiConfig {
     /// `CCP4I2_PROJECTS_DIR`: where `__default__` project directories go.
@@ -17,10 +19,13 @@ pub struct ApiConfig {
     /// Recorded as `creation_user` / `creation_host` of new projects.
     pub user: String,
     pub host: String,
+    /// Who may call: resolved by the binary, which refuses an open server off loopback.
+    pub auth: AuthConfig,
 }
 
 impl ApiConfig {
-    /// Defaults for tests and embedding: everything under `projects_dir`.
+    /// Defaults for tests and embedding: everything under `projects_dir`, development-mode
+    /// authentication (callers must bind to loopback or set [`ApiConfig::auth`]).
     pub fn for_projects_dir(projects_dir: PathBuf) -> Self {
         ApiConfig {
             projects_dir,
@@ -30,6 +35,7 @@ impl ApiConfig {
             max_body_bytes: 100 * 1024 * 1024,
             user: "unknown".into(),
             host: "localhost".into(),
+            auth: AuthConfig::Development,
         }
     }
 }

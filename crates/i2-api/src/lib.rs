@@ -1,5 +1,6 @@
 //! The upstream-compatible CCP4i2 REST API under `/api/ccp4i2/`.
 //!
+//! - [`auth`]: who may call (desktop token, Entra ID tokens, development on loopback).
 //! - [`router`]: every route in one place, plus the layers (CORS, gzip, headers, limits).
 //! - [`routes`]: handlers, one module per URL noun (projects, jobs, files, tags, groups…).
 //! - [`drf`]: upstream's record JSON and validation messages, shared by the record routes.
@@ -7,6 +8,7 @@
 //! - [`events`]: live job statuses and log lines as server-sent events.
 //! - [`paths`]: resolving client-supplied paths inside a project, refusing escapes.
 
+pub mod auth;
 pub mod body;
 pub mod config;
 pub mod crud;
@@ -15,6 +17,7 @@ pub mod error;
 pub mod events;
 pub mod middleware;
 pub mod paths;
+pub mod routelist;
 pub mod router;
 pub mod routes;
 
@@ -36,11 +39,15 @@ pub struct AppState {
     pub tasks: Arc<std::sync::OnceLock<Result<i2_tasks::Catalogue, String>>>,
     /// Pace and limits of `/events/` streams.
     pub events: events::EventSettings,
+    /// Authentication (mode, key cache, user recording), shared by every request.
+    pub auth: Arc<auth::Auth>,
 }
 
 impl AppState {
     pub fn new(db: Db, config: ApiConfig) -> Self {
+        let auth = Arc::new(auth::Auth::new(&config.auth, db.clone()));
         AppState {
+            auth,
             db,
             config: Arc::new(config),
             wake: Arc::new(tokio::sync::Notify::new()),

@@ -11,13 +11,14 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use crate::AppState;
 use crate::crud;
 use crate::error::ApiError;
+use crate::routelist::Routes;
 use crate::routes::{digests, files, groups, jobs, misc, projects, reports, tags, tasks, uploads};
 
 pub const PREFIX: &str = "/api/ccp4i2";
 
 /// The API routes, relative to [`PREFIX`].
-fn api_routes() -> Router<AppState> {
-    Router::new()
+fn api_routes() -> Routes<AppState> {
+    Routes::new()
         // Service
         .route("/health/", get(misc::health).post(misc::health_post))
         .route("/version/", get(misc::version))
@@ -195,17 +196,34 @@ async fn fallback(req: Request) -> Response {
     ApiError::HtmlNotFound.into_response()
 }
 
+/// Every route of the application (the router and [`route_paths`] are built from it).
+fn all_routes() -> Routes<AppState> {
+    Routes::new()
+        .route("/api/ccp4i2/", get(misc::api_root))
+        .nest(PREFIX, api_routes())
+}
+
+/// The path of every route, with `{param}` placeholders.
+pub fn route_paths() -> Vec<String> {
+    all_routes().paths().to_vec()
+}
+
 /// The whole HTTP application.
 pub fn router(state: AppState) -> Router {
     let max_body = state.config.max_body_bytes;
     let config = state.config.clone();
-    Router::new()
-        .route("/api/ccp4i2/", get(misc::api_root))
-        .nest(PREFIX, api_routes())
+    let auth = state.auth.clone();
+    all_routes()
+        .into_router()
         .fallback(fallback)
         .layer(DefaultBodyLimit::max(max_body))
         .layer(axum::middleware::from_fn(
             crate::middleware::method_not_allowed,
+        ))
+        // Inside CORS: preflights are answered without credentials, refusals carry CORS headers.
+        .layer(axum::middleware::from_fn_with_state(
+            auth,
+            crate::auth::require,
         ))
         .layer(axum::middleware::from_fn_with_state(
             config,

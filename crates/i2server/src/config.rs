@@ -13,6 +13,14 @@
 //! | `CORS_ALLOWED_ORIGINS` | comma list of browser origins; unset allows any | unset |
 //! | `DATA_UPLOAD_MAX_MEMORY_SIZE` | largest request body in bytes (`a*b` accepted) | 104857600 |
 //! | `BUILD_TIMESTAMP`, `GIT_COMMIT` | reported by `/version/` | `dev`, `unknown` |
+//! | `CCP4I2_LOCAL_SESSION_TOKEN`, `CCP4I2_LOCAL_USER_EMAIL` | desktop: every request needs `Authorization: Bearer <token>` | unset, `desktop@ccp4i2.invalid` |
+//! | `CCP4I2_REQUIRE_AUTH` | `true`: Entra ID bearer tokens, with `AZURE_AD_TENANT_ID`, `AZURE_AD_CLIENT_ID` and optional `ALLOWED_AZURE_AD_GROUPS` | unset |
+//! | `I2SERVER_AUTH_JWKS_URL`, `I2SERVER_AUTH_ISSUER` | override the tenant's key set URL and issuer (tests, sovereign clouds) | the tenant's |
+//! | `I2SERVER_DEV_MODE` | `1` acknowledges development mode (no authentication; loopback only) | unset |
+//!
+//! Authentication follows upstream's choice of exactly one mode: the session token if set,
+//! else Entra ID if required, else development mode, which `serve` allows only when every
+//! address it binds is loopback.
 //!
 //! A wrong value stops start-up with one line naming the setting and the problem.
 
@@ -20,6 +28,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use i2_api::ApiConfig;
+use i2_api::auth::{AuthConfig, EntraConfig, config::DEFAULT_DESKTOP_EMAIL};
 use i2_store::DbTarget;
 
 /// Everything `serve` and `migrate` need.
@@ -29,6 +38,8 @@ pub struct Settings {
     pub database: DbTarget,
     pub api: ApiConfig,
     pub allowed_hosts: Option<Vec<String>>,
+    /// `I2SERVER_DEV_MODE`: development mode acknowledged.
+    pub dev_mode: bool,
 }
 
 /// A configuration error: which setting, and why.
@@ -187,12 +198,18 @@ impl Settings {
             max_body_bytes,
             user,
             host,
+            auth: auth(env)?,
+        };
+        let dev_mode = match get(env, "I2SERVER_DEV_MODE") {
+            Some(v) => flag("I2SERVER_DEV_MODE", v)?,
+            None => false,
         };
         Ok(Settings {
             home,
             database,
             api,
             allowed_hosts,
+            dev_mode,
         })
     }
 
@@ -215,6 +232,121 @@ impl Settings {
             })?;
         Ok(())
     }
+}
+
+/// `true`/`1`/`yes` or `false`/`0`/`no` (any case); anything else is refused rather
+/// than guessed, so a typo cannot switch authentication off.
+fn flag(name: &str, v: &str) -> Result<bool, ConfigError> {
+    match v.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" => Ok(true),
+        "false" | "0" | "no" => Ok(false),
+        _ => Err(ConfigError(format!("{name}={v:?} is not true or false"))),
+    }
+}
+
+/// A loopback `http://` URL (a test's key server); everything else must be https.
+fn is_loopback_http(url: &str) -> bool {
+    let Some(rest) = url.strip_prefix("http://") else {
+        return false;
+    };
+    let authority = rest.split('/').next().unwrap_or_default();
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => authority.split(':').next().unwrap_or_default(),
+    };
+    host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Upstream's variables to one authentication mode.
+fn auth(env: &Env) -> Result<AuthConfig, ConfigError> {
+    if let Some(token) = env.get("CCP4I2_LOCAL_SESSION_TOKEN") {
+        if token.trim().is_empty() {
+            return Err(ConfigError(
+                "CCP4I2_LOCAL_SESSION_TOKEN is set but empty; set the launch secret or unset it"
+                    .into(),
+            ));
+        }
+        let email = get(env, "CCP4I2_LOCAL_USER_EMAIL").unwrap_or(DEFAULT_DESKTOP_EMAIL);
+        return Ok(AuthConfig::LocalToken {
+            token: token.clone(),
+            email: email.to_string(),
+        });
+    }
+    let required = match get(env, "CCP4I2_REQUIRE_AUTH") {
+        Some(v) => flag("CCP4I2_REQUIRE_AUTH", v)?,
+        None => false,
+    };
+    if !required {
+        return Ok(AuthConfig::Development);
+    }
+    let need = |k: &str| {
+        get(env, k).map(str::trim).ok_or_else(|| {
+            ConfigError(format!(
+                "CCP4I2_REQUIRE_AUTH=true needs {k} (the app registration's tenant and client ids)"
+            ))
+        })
+    };
+    let tenant = need("AZURE_AD_TENANT_ID")?;
+    let client = need("AZURE_AD_CLIENT_ID")?;
+    if !tenant
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
+    {
+        return Err(ConfigError(format!(
+            "AZURE_AD_TENANT_ID={tenant:?} is not a tenant id or domain"
+        )));
+    }
+    let mut entra = EntraConfig::for_tenant(tenant, client);
+    entra.allowed_groups = get(env, "ALLOWED_AZURE_AD_GROUPS")
+        .map(list)
+        .unwrap_or_default();
+    if let Some(url) = get(env, "I2SERVER_AUTH_JWKS_URL") {
+        if !(url.starts_with("https://") || is_loopback_http(url)) {
+            return Err(ConfigError(format!(
+                "I2SERVER_AUTH_JWKS_URL={url:?} must be https:// (http:// only to loopback)"
+            )));
+        }
+        entra.jwks_url = url.to_string();
+    }
+    if let Some(issuer) = get(env, "I2SERVER_AUTH_ISSUER") {
+        entra.issuer = issuer.to_string();
+    }
+    Ok(AuthConfig::Entra(entra))
+}
+
+/// Development mode serves everyone as an administrator: allowed only when every
+/// address `host` resolves to is loopback. Other modes may bind anywhere.
+pub fn check_bind(
+    auth: &AuthConfig,
+    dev_flag: bool,
+    host: &str,
+    port: u16,
+) -> Result<(), ConfigError> {
+    if !auth.is_development() {
+        if dev_flag {
+            return Err(ConfigError(format!(
+                "--dev / I2SERVER_DEV_MODE asks for development mode, but {} is configured; remove one",
+                auth.mode_name()
+            )));
+        }
+        return Ok(());
+    }
+    use std::net::ToSocketAddrs;
+    let addrs: Vec<std::net::SocketAddr> = (host, port)
+        .to_socket_addrs()
+        .map_err(|e| ConfigError(format!("--host {host:?} cannot be resolved: {e}")))?
+        .collect();
+    if addrs.is_empty() || addrs.iter().any(|a| !a.ip().is_loopback()) {
+        return Err(ConfigError(format!(
+            "no authentication is configured and --host {host} is not a loopback address: set \
+             CCP4I2_REQUIRE_AUTH=true with AZURE_AD_TENANT_ID and AZURE_AD_CLIENT_ID (Entra ID) or \
+             CCP4I2_LOCAL_SESSION_TOKEN (desktop), or serve on --host 127.0.0.1"
+        )));
+    }
+    Ok(())
 }
 
 /// The login name of this process's user, as `getpass.getuser()` finds it without env.
@@ -327,6 +459,88 @@ mod tests {
             .expect_err("refused");
         assert!(e.0.contains("CORS_ALLOWED_ORIGINS"), "{}", e.0);
         assert_eq!(size_expr("X", "100*1024").ok(), Some(102400));
+    }
+
+    #[test]
+    fn authentication_modes() {
+        let s = Settings::from_env(&env(&[])).expect("ok");
+        assert!(s.api.auth.is_development());
+        let s = Settings::from_env(&env(&[("CCP4I2_LOCAL_SESSION_TOKEN", "t0k")])).expect("ok");
+        match &s.api.auth {
+            AuthConfig::LocalToken { token, email } => {
+                assert_eq!(
+                    (token.as_str(), email.as_str()),
+                    ("t0k", DEFAULT_DESKTOP_EMAIL)
+                )
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(!format!("{:?}", s.api.auth).contains("t0k"));
+        let s = Settings::from_env(&env(&[
+            ("CCP4I2_REQUIRE_AUTH", "True"),
+            ("AZURE_AD_TENANT_ID", "tid"),
+            ("AZURE_AD_CLIENT_ID", "cid"),
+            ("ALLOWED_AZURE_AD_GROUPS", "g1, g2"),
+        ]))
+        .expect("ok");
+        match &s.api.auth {
+            AuthConfig::Entra(e) => {
+                assert_eq!(e.issuer, "https://login.microsoftonline.com/tid/v2.0");
+                assert_eq!(e.client_id, "cid");
+                assert_eq!(e.allowed_groups, vec!["g1", "g2"]);
+                assert!(
+                    e.jwks_url
+                        .starts_with("https://login.microsoftonline.com/tid/")
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        for (pairs, needle) in [
+            (vec![("CCP4I2_REQUIRE_AUTH", "true")], "AZURE_AD_TENANT_ID"),
+            (
+                vec![("CCP4I2_REQUIRE_AUTH", "true"), ("AZURE_AD_TENANT_ID", "t")],
+                "AZURE_AD_CLIENT_ID",
+            ),
+            (vec![("CCP4I2_REQUIRE_AUTH", "ture")], "CCP4I2_REQUIRE_AUTH"),
+            (
+                vec![("CCP4I2_LOCAL_SESSION_TOKEN", "")],
+                "CCP4I2_LOCAL_SESSION_TOKEN",
+            ),
+            (vec![("I2SERVER_DEV_MODE", "maybe")], "I2SERVER_DEV_MODE"),
+            (
+                vec![
+                    ("CCP4I2_REQUIRE_AUTH", "1"),
+                    ("AZURE_AD_TENANT_ID", "t"),
+                    ("AZURE_AD_CLIENT_ID", "c"),
+                    ("I2SERVER_AUTH_JWKS_URL", "http://example.com/keys"),
+                ],
+                "I2SERVER_AUTH_JWKS_URL",
+            ),
+        ] {
+            let e = Settings::from_env(&env(&pairs)).expect_err("refused");
+            assert!(e.0.contains(needle), "{}", e.0);
+        }
+        assert!(is_loopback_http("http://127.0.0.1:9/k"));
+        assert!(is_loopback_http("http://[::1]:9/k"));
+        assert!(!is_loopback_http("http://10.0.0.1/k"));
+    }
+
+    #[test]
+    fn development_mode_binds_to_loopback_only() {
+        let dev = AuthConfig::Development;
+        assert!(check_bind(&dev, false, "127.0.0.1", 0).is_ok());
+        assert!(check_bind(&dev, true, "::1", 0).is_ok());
+        assert!(check_bind(&dev, false, "localhost", 0).is_ok());
+        for host in ["0.0.0.0", "::", "192.168.1.10"] {
+            let e = check_bind(&dev, false, host, 0).expect_err("refused");
+            assert!(e.0.contains("CCP4I2_REQUIRE_AUTH"), "{}", e.0);
+        }
+        let local = AuthConfig::LocalToken {
+            token: "t".into(),
+            email: "e".into(),
+        };
+        assert!(check_bind(&local, false, "0.0.0.0", 0).is_ok());
+        assert!(check_bind(&local, true, "127.0.0.1", 0).is_err());
     }
 
     #[test]

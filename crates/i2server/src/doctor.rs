@@ -74,10 +74,11 @@ pub async fn run(settings: &Settings, python: &Path) -> Vec<Finding> {
     let mut out = vec![Finding::ok(
         "configuration",
         format!(
-            "database {:?}, projects {}, home {}",
+            "database {:?}, projects {}, home {}, authentication {}",
             settings.database,
             settings.api.projects_dir.display(),
-            settings.home.display()
+            settings.home.display(),
+            settings.api.auth.mode_name()
         ),
     )];
     out.push(database(settings).await);

@@ -30,6 +30,10 @@ enum Command {
         /// Job workers in this process (0: API only). Default: the number of CPUs.
         #[arg(long, env = "I2SERVER_WORKERS")]
         workers: Option<usize>,
+        /// Acknowledge development mode: no authentication, loopback addresses only
+        /// (also `I2SERVER_DEV_MODE=1`).
+        #[arg(long)]
+        dev: bool,
     },
     /// Run jobs only (no HTTP): claims from the shared database's queue.
     Worker {
@@ -220,8 +224,28 @@ async fn run(cli: Cli) -> Result<(), ExitCode> {
             host,
             port,
             workers,
+            dev,
         } => {
             let s = settings()?;
+            let dev = dev || s.dev_mode;
+            i2server::config::check_bind(&s.api.auth, dev, &host, port).map_err(|e| {
+                eprintln!("i2server: configuration error: {e}");
+                ExitCode::from(2)
+            })?;
+            if s.api.auth.is_development() {
+                let how = if dev {
+                    ""
+                } else {
+                    " (pass --dev or set I2SERVER_DEV_MODE=1 to acknowledge)"
+                };
+                tracing::warn!(
+                    "development mode: no authentication, every request is served as dev_admin; \
+                     loopback only. Set CCP4I2_LOCAL_SESSION_TOKEN or CCP4I2_REQUIRE_AUTH to \
+                     require credentials{how}"
+                );
+            } else {
+                tracing::info!(mode = s.api.auth.mode_name(), "authentication");
+            }
             let ws = worker_settings(&s)?;
             s.prepare_dirs().map_err(|e| {
                 eprintln!("i2server: configuration error: {e}");
