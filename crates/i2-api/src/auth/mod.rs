@@ -84,7 +84,7 @@ enum Mode {
         email: String,
     },
     Entra {
-        validator: jwt::Validator,
+        validator: Box<jwt::Validator>,
         allowed_groups: Vec<String>,
     },
 }
@@ -104,7 +104,7 @@ impl Auth {
                 email: email.clone(),
             },
             AuthConfig::Entra(e) => Mode::Entra {
-                validator: jwt::Validator::new(e),
+                validator: Box::new(jwt::Validator::new(e)),
                 allowed_groups: e.allowed_groups.clone(),
             },
         };

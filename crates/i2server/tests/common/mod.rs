@@ -162,6 +162,14 @@ impl Reply {
 impl TestApp {
     /// A migrated, empty database of the given kind; `None` when PostgreSQL is knowingly skipped.
     pub async fn start(backend: Backend) -> Option<TestApp> {
+        Self::start_with(backend, |_| {}).await
+    }
+
+    /// As [`TestApp::start`], with the API settings adjusted first (e.g. authentication).
+    pub async fn start_with(
+        backend: Backend,
+        adjust: impl FnOnce(&mut ApiConfig),
+    ) -> Option<TestApp> {
         let dir = tempfile::tempdir().expect("tempdir");
         let projects_dir = dir.path().join("CCP4X_PROJECTS");
         std::fs::create_dir_all(&projects_dir).expect("projects dir");
@@ -179,6 +187,7 @@ impl TestApp {
         let mut config = ApiConfig::for_projects_dir(projects_dir.clone());
         config.user = "tester".into();
         config.host = "testhost".into();
+        adjust(&mut config);
         let wake = std::sync::Arc::new(tokio::sync::Notify::new());
         let mut state = AppState::new(db.clone(), config).with_wake(wake.clone());
         if let Some(cat) = test_catalogue() {
