@@ -69,8 +69,11 @@ fn issuer() -> String {
 }
 
 /// Claims of a valid token for this app, with `extra` merged in (null removes a claim).
+/// Every token is distinct (`jti`), so none is answered from the verified-token cache
+/// unless a test sends the same one twice.
 fn claims(extra: Value) -> Value {
     let mut c = json!({
+        "jti": uuid::Uuid::new_v4().to_string(),
         "sub": "AAAAAAAAAAAAAAAAAAAAAIkzqFVrSaSaFHy782bbtaQ-extra",
         "aud": CLIENT,
         "iss": issuer(),
@@ -509,6 +512,23 @@ async fn key_server_down_keeps_the_last_good_keys() {
         &bearer(&app, PROJECTS, &token(json!({}))).await,
         "signing keys are unavailable",
     );
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn a_verified_token_still_expires() {
+    let [k1, ..] = keys();
+    let server = KeyServer::start(vec![k1.jwk.clone()]).await;
+    let mut cfg = entra(&server.url);
+    cfg.leeway = Duration::ZERO;
+    let app = app_with(Backend::Sqlite, AuthConfig::Entra(cfg))
+        .await
+        .expect("sqlite app");
+    let t = token(json!({"exp": now() + 1}));
+    assert_eq!(bearer(&app, PROJECTS, &t).await.status, StatusCode::OK);
+    assert_eq!(bearer(&app, PROJECTS, &t).await.status, StatusCode::OK);
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    assert_401(&bearer(&app, PROJECTS, &t).await, "Token has expired");
     app.finish().await;
 }
 

@@ -1,6 +1,8 @@
 //! Entra ID access tokens: RS256 only, signature against the tenant's keys, `exp`/`nbf`
 //! with a small leeway, `aud` = the client id, `iss` = the tenant's v2 issuer.
 
+use std::sync::Arc;
+
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::errors::ErrorKind;
@@ -11,6 +13,7 @@ use serde_json::{Map, Value};
 use super::Refusal;
 use super::config::EntraConfig;
 use super::jwks::{Jwks, KeyError};
+use super::verified::Verified;
 
 /// The claims of a valid token.
 pub type Claims = Map<String, Value>;
@@ -24,6 +27,7 @@ struct RawHeader {
 pub struct Validator {
     jwks: Jwks,
     validation: Validation,
+    verified: Verified,
 }
 
 /// The header is read by hand so that `alg: none` and unknown algorithms are refused
@@ -57,11 +61,18 @@ impl Validator {
             cfg.jwks_min_refresh,
             cfg.jwks_timeout,
         );
-        Validator { jwks, validation }
+        Validator {
+            jwks,
+            validation,
+            verified: Verified::new(cfg.leeway.as_secs()),
+        }
     }
 
     /// The claims of `token` when it is valid; otherwise why not (a 401).
-    pub async fn validate(&self, token: &str) -> Result<Claims, Refusal> {
+    pub async fn validate(&self, token: &str) -> Result<Arc<Claims>, Refusal> {
+        if let Some(known) = self.verified.get(token) {
+            return known;
+        }
         let h = header(token)?;
         if h.alg.as_deref() != Some("RS256") {
             return Err(Refusal::unauthenticated(
@@ -82,7 +93,9 @@ impl Validator {
         })?;
         let data = jsonwebtoken::decode::<Claims>(token, &key, &self.validation)
             .map_err(|e| Refusal::unauthenticated(describe(e.kind())))?;
-        Ok(data.claims)
+        let claims = Arc::new(data.claims);
+        self.verified.put(token, claims.clone());
+        Ok(claims)
     }
 }
 

@@ -4,6 +4,7 @@
 //!
 //! - [`config`]: the mode and its settings; [`credentials`]: where a token is found;
 //! - [`local`]: the desktop token; [`jwt`] and [`jwks`]: Entra tokens and their keys;
+//! - [`verified`]: tokens whose signature was already checked (expiry is checked always);
 //! - [`groups`]: the group allow-list; [`users`]: recording callers in `auth_user`.
 //!
 //! Every route but [`PUBLIC_PATHS`] needs credentials; refusals are upstream's bodies:
@@ -16,6 +17,7 @@ pub mod jwks;
 pub mod jwt;
 pub mod local;
 pub mod users;
+pub mod verified;
 
 use std::sync::Arc;
 
