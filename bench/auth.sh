@@ -11,7 +11,7 @@ ROUNDS=${BENCH_ROUNDS:-2}
 CONNS=${BENCH_CONNECTIONS:-8}
 OUT=bench/out; mkdir -p "$OUT"
 command -v wrk >/dev/null || { apt-get update -q && apt-get install -y -q wrk; }
-cargo build --release -q -p i2server --example jwt_fixture
+cargo build --release -q -p i2server --bin i2server --example jwt_fixture
 BIN=${CARGO_TARGET_DIR:-target}/release/i2server
 FIXTURE=${CARGO_TARGET_DIR:-target}/release/examples/jwt_fixture
 T=$(mktemp -d); trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$T"' EXIT
@@ -24,7 +24,7 @@ TOKEN=$(cat "$T/jwks/token")
 (cd "$T/jwks" && exec python3 -m http.server "$KEYPORT" --bind 127.0.0.1 >/dev/null 2>&1) &
 for _ in $(seq 1 200); do curl -sf -o /dev/null "http://127.0.0.1:$KEYPORT/keys" && break; sleep 0.05; done
 
-common_env() { env CCP4I2_HOME="$T/home" CCP4I2_DB_FILE="$T/db.sqlite3" CCP4I2_PROJECTS_DIR="$T/projects" I2SERVER_LOG=error "$@"; }
+common_env() { exec env CCP4I2_HOME="$T/home" CCP4I2_DB_FILE="$T/db.sqlite3" CCP4I2_PROJECTS_DIR="$T/projects" I2SERVER_LOG=error "$@"; }
 start() { # $1 = on|off
   if [ "$1" = on ]; then
     common_env CCP4I2_REQUIRE_AUTH=true AZURE_AD_TENANT_ID=$TENANT AZURE_AD_CLIENT_ID=$CLIENT \
