@@ -5,6 +5,7 @@
 //! - [`drf`]: upstream's record JSON and validation messages, shared by the record routes.
 //! - [`body`]: JSON / form / multipart bodies as one object; [`error`]: the error policy.
 //! - [`events`]: live job statuses and log lines as server-sent events.
+//! - [`metrics`]: `/metrics` in Prometheus text format, and the layer that feeds it.
 //! - [`paths`]: resolving client-supplied paths inside a project, refusing escapes.
 
 pub mod body;
@@ -13,6 +14,7 @@ pub mod crud;
 pub mod drf;
 pub mod error;
 pub mod events;
+pub mod metrics;
 pub mod middleware;
 pub mod paths;
 pub mod router;
@@ -36,6 +38,8 @@ pub struct AppState {
     pub tasks: Arc<std::sync::OnceLock<Result<i2_tasks::Catalogue, String>>>,
     /// Pace and limits of `/events/` streams.
     pub events: events::EventSettings,
+    /// Request counts and latencies for `/metrics`.
+    pub metrics: Arc<metrics::Metrics>,
 }
 
 impl AppState {
@@ -46,6 +50,7 @@ impl AppState {
             wake: Arc::new(tokio::sync::Notify::new()),
             tasks: Arc::new(std::sync::OnceLock::new()),
             events: events::EventSettings::default(),
+            metrics: Arc::new(metrics::Metrics::default()),
         }
     }
 

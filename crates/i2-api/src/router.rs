@@ -199,8 +199,11 @@ async fn fallback(req: Request) -> Response {
 pub fn router(state: AppState) -> Router {
     let max_body = state.config.max_body_bytes;
     let config = state.config.clone();
+    let metrics_state = state.clone();
     Router::new()
         .route("/api/ccp4i2/", get(misc::api_root))
+        // Prometheus scrape target (an i2server addition, outside the upstream API tree).
+        .route("/metrics", get(crate::metrics::metrics))
         .nest(PREFIX, api_routes())
         .fallback(fallback)
         .layer(DefaultBodyLimit::max(max_body))
@@ -231,6 +234,11 @@ pub fn router(state: AppState) -> Router {
         .layer(SetResponseHeaderLayer::if_not_present(
             HeaderName::from_static("cross-origin-opener-policy"),
             HeaderValue::from_static("same-origin"),
+        ))
+        // Outermost, so the time and status counted are what the client gets.
+        .layer(axum::middleware::from_fn_with_state(
+            metrics_state,
+            crate::metrics::track,
         ))
         .with_state(state)
 }

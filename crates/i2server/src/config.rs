@@ -100,8 +100,16 @@ fn pref(prefs: &serde_json::Map<String, serde_json::Value>, k: &str) -> Option<S
         .map(str::to_string)
 }
 
+/// URL-encode a user, password or database name, leaving RFC 3986's unreserved characters
+/// alone: upstream's runner reads the database name from the URL without decoding it, so
+/// `my_db` must stay `my_db` (not `my%5Fdb`).
 fn encode(s: &str) -> String {
-    percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
+    const COMPONENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'.')
+        .remove(b'_')
+        .remove(b'~');
+    percent_encoding::utf8_percent_encode(s, COMPONENT).to_string()
 }
 
 fn database(
@@ -290,13 +298,14 @@ mod tests {
             ("DB_HOST", "db.example"),
             ("DB_USER", "u@x"),
             ("DB_PASSWORD", "p/w:1"),
+            ("DB_NAME", "my_db-1.x~"),
         ]))
         .expect("ok");
         match s.database {
             DbTarget::Postgres(u) => {
                 assert!(
                     u.starts_with(
-                        "postgresql://u%40x:p%2Fw%3A1@db.example:5432/postgres?sslmode=require"
+                        "postgresql://u%40x:p%2Fw%3A1@db.example:5432/my_db-1.x~?sslmode=require"
                     ),
                     "{u}"
                 );
