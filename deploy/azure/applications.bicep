@@ -77,6 +77,9 @@ param deployWeb bool = false
 @description('Upstream web image (deployWeb = true).')
 param webImage string = ''
 
+@description('false: deploy only the one-off jobs (deploy-applications.sh runs migrations before the apps roll).')
+param deployApps bool = true
+
 param buildTimestamp string = 'dev'
 param gitCommit string = 'unknown'
 
@@ -172,7 +175,7 @@ var identities = {
 var healthPath = '/api/ccp4i2/health/'
 var livenessPath = '/api/ccp4i2/version/'
 
-resource server 'Microsoft.App/containerApps@2024-03-01' = {
+resource server 'Microsoft.App/containerApps@2024-03-01' = if (deployApps) {
   name: names.server
   location: location
   identity: identities
@@ -276,7 +279,7 @@ var serviceBusRule = {
   }
 }
 
-resource worker 'Microsoft.App/containerApps@2024-03-01' = {
+resource worker 'Microsoft.App/containerApps@2024-03-01' = if (deployApps) {
   name: names.worker
   location: location
   identity: identities
@@ -378,7 +381,7 @@ resource ccp4Setup 'Microsoft.App/jobs@2024-03-01' = if (ccp4Source == 'share') 
 
 // ---------------------------------------------------------------- upstream web app (optional)
 
-resource web 'Microsoft.App/containerApps@2024-03-01' = if (deployWeb) {
+resource web 'Microsoft.App/containerApps@2024-03-01' = if (deployApps && deployWeb) {
   name: names.web
   location: location
   identity: identities
@@ -414,8 +417,8 @@ resource web 'Microsoft.App/containerApps@2024-03-01' = if (deployWeb) {
   }
 }
 
-output serverFqdn string = server.properties.configuration.ingress.fqdn
-output serverUrl string = 'https://${server.properties.configuration.ingress.fqdn}'
+output serverFqdn string = deployApps ? server.properties.configuration.ingress.fqdn : ''
+output serverUrl string = deployApps ? 'https://${server.properties.configuration.ingress.fqdn}' : ''
 output migrateJob string = migrate.name
 output ccp4SetupJob string = ccp4Source == 'share' ? names.ccp4Setup : ''
-output webUrl string = deployWeb ? 'https://${web.properties.configuration.ingress.fqdn}' : ''
+output webUrl string = deployApps && deployWeb ? 'https://${web.properties.configuration.ingress.fqdn}' : ''
