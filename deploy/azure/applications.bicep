@@ -372,6 +372,7 @@ resource ccp4Setup 'Microsoft.App/jobs@2024-03-01' = if (ccp4Source == 'share') 
           command: [ '/usr/local/lib/i2server/setup-ccp4-share.sh' ]
           args: [ ccp4TarballUrl, '${ccp4Mount}/${ccp4Version}' ]
           resources: { cpu: json('2'), memory: '4Gi' }
+          volumeMounts: ccp4Mounts
         }
       ]
       volumes: ccp4Volumes

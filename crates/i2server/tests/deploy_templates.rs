@@ -251,6 +251,89 @@ fn quoted_after<'a>(line: &'a str, key: &str) -> Option<&'a str> {
     rest.split('\'').next()
 }
 
+/// Both templates parse with a Bicep grammar (pycep-parser, installed by scripts/peers.sh: no
+/// Bicep compiler can be installed here), and declare the resources the deployment needs.
+#[test]
+fn templates_parse_as_bicep_and_declare_the_resources() {
+    let Some(py) = upstream_python() else { return };
+    let script = r#"
+import json, sys
+from pathlib import Path
+from pycep import BicepParser
+out = {}
+for f in sys.argv[1:]:
+    tree = BicepParser().parse(file_path=Path(f))
+    out[Path(f).stem] = {k: {"type": v.get("type"), "api": v.get("api_version"), "config": v.get("config")}
+                         for k, v in tree["resources"].items()}
+print(json.dumps(out, default=str))
+"#;
+    let dir = workspace_root().join("deploy/azure");
+    let out = std::process::Command::new(py)
+        .arg("-c")
+        .arg(script)
+        .arg(dir.join("infrastructure.bicep"))
+        .arg(dir.join("applications.bicep"))
+        .output()
+        .expect("run python");
+    assert!(
+        out.status.success(),
+        "the templates do not parse (or pycep-parser is missing: run scripts/peers.sh):\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let types = |file: &str| -> BTreeSet<String> {
+        v[file]
+            .as_object()
+            .expect("resources")
+            .values()
+            .filter_map(|r| r["type"].as_str().map(str::to_string))
+            .collect()
+    };
+    let infra = types("infrastructure");
+    for t in [
+        "Microsoft.Network/virtualNetworks",
+        "Microsoft.Network/privateEndpoints",
+        "Microsoft.Network/privateDnsZones",
+        "Microsoft.App/managedEnvironments",
+        "Microsoft.App/managedEnvironments/storages",
+        "Microsoft.DBforPostgreSQL/flexibleServers",
+        "Microsoft.KeyVault/vaults",
+        "Microsoft.KeyVault/vaults/secrets",
+        "Microsoft.Storage/storageAccounts/fileServices/shares",
+        "Microsoft.ServiceBus/namespaces/queues",
+        "Microsoft.ManagedIdentity/userAssignedIdentities",
+        "Microsoft.Authorization/roleAssignments",
+    ] {
+        assert!(infra.contains(t), "infrastructure.bicep lacks {t}");
+    }
+    let vault = &v["infrastructure"]["vault"]["config"]["properties"];
+    assert_eq!(vault["enableRbacAuthorization"], true);
+    assert_eq!(vault["publicNetworkAccess"], "Disabled");
+    let pg = &v["infrastructure"]["postgres"]["config"]["properties"];
+    assert_eq!(pg["network"]["publicNetworkAccess"], "Disabled");
+    let apps = types("applications");
+    assert!(apps.contains("Microsoft.App/containerApps") && apps.contains("Microsoft.App/jobs"));
+    // A conditional resource (`= if (…) {`) nests its body one level deeper.
+    let server = &v["applications"]["server"]["config"];
+    assert_eq!(server["condition"], "deployApps");
+    let server = &server["config"]["properties"];
+    assert_eq!(server["template"]["containers"][0]["env"], "serverEnv");
+    assert_eq!(
+        server["template"]["containers"][0]["command"],
+        serde_json::json!(["/usr/local/bin/i2server"])
+    );
+    assert_eq!(
+        server["template"]["containers"][0]["args"],
+        serde_json::json!(["serve"])
+    );
+    let migrate = &v["applications"]["migrate"]["config"]["properties"];
+    assert_eq!(migrate["configuration"]["triggerType"], "Manual");
+    assert_eq!(
+        migrate["template"]["containers"][0]["args"],
+        serde_json::json!(["migrate"])
+    );
+}
+
 #[tokio::test]
 async fn every_probe_path_is_a_route_that_answers_200() {
     let text = deploy_file("azure/applications.bicep");
