@@ -165,17 +165,22 @@ done
 remaining=$(( limit - ($(date +%s) - started) ))
 [ "$remaining" -gt 30 ] || { echo "rehearse: out of time before verify"; exit 1; }
 echo "== verify.sh $base"
-timeout "$remaining" "$here/azure/verify.sh" --token "$token" --mtz \
+timeout "$remaining" "$here/azure/verify.sh" --token "$token" --jobs 2 --mtz \
   "$I2_CCP4I2_ROOT/wrappers/freerflag/test_data/rnase25_fsigf.mtz" --timeout $(( remaining - 10 )) "$base" \
   | tee "$work/verify.out"
 
-# The job ran on one of the workers (the server has none), and logs are JSON as configured.
-job="$(sed -n 's/^ok: job \([0-9]*\) Finished.*/\1/p' "$work/verify.out")"
-[ -n "$job" ] || { echo "rehearse: verify.sh did not report a finished job"; exit 1; }
-ran_on=""
-for w in worker-1 worker-2; do grep -q "\"job\":$job[,}]" "$work/$w.log" && ran_on="$ran_on $w"; done
-[ -n "$ran_on" ] || { echo "rehearse: no worker log mentions job $job"; exit 1; }
-echo "ok: job $job ran on:$ran_on"
+# Each job ran on one of the workers (the server has none), and logs are JSON as configured.
+jobs_done="$(sed -n 's/^ok: job \([0-9]*\) Finished.*/\1/p' "$work/verify.out")"
+[ "$(printf '%s\n' "$jobs_done" | grep -c .)" = 2 ] || { echo "rehearse: verify.sh did not report two finished jobs"; exit 1; }
+used=""
+for job in $jobs_done; do
+  ran_on=""
+  for w in worker-1 worker-2; do grep -q "\"job\":$job[,}]" "$work/$w.log" && ran_on="$ran_on $w"; done
+  [ -n "$ran_on" ] || { echo "rehearse: no worker log mentions job $job"; exit 1; }
+  echo "ok: job $job ran on:$ran_on"
+  used="$used$ran_on"
+done
+echo "ok: workers used:$(printf '%s\n' $used | sort -u | tr '\n' ' ')"
 for f in server worker-1 worker-2; do
   python3 - "$work/$f.log" <<'PY' || { echo "rehearse: $f log is not JSON lines"; exit 1; }
 import json, sys

@@ -9,12 +9,13 @@
 #   4. worker scale-out is visible: /metrics shows the job held by a worker while it runs and,
 #      with --worker-app, the Container Apps worker replica count goes above zero.
 #
-# usage: verify.sh [--dry-run] [--token TOKEN] [--mtz FILE] [--timeout SECS]
+# usage: verify.sh [--dry-run] [--token TOKEN] [--mtz FILE] [--timeout SECS] [--jobs N]
 #                  [--worker-app NAME --resource-group RG] BASE_URL
 #   BASE_URL   e.g. https://i2server-server.<env>.<region>.azurecontainerapps.io or http://127.0.0.1:8000
 #   --token    bearer token (also $I2SERVER_TOKEN): an Entra ID access token or the session token
 #   --mtz      rnase25_fsigf.mtz (default: found in $CCP4I2_ROOT or $I2_CCP4I2_ROOT, else in the
 #              ccp4i2 package of python3)
+#   --jobs     run N freerflag jobs at once (default 1): with several workers, they share them
 #   --dry-run  print every request and az command, run nothing
 set -euo pipefail
 
@@ -22,6 +23,7 @@ dry_run=0
 token="${I2SERVER_TOKEN:-}"
 mtz=""
 timeout=600
+njobs=1
 worker_app=""
 resource_group=""
 base=""
@@ -31,6 +33,7 @@ while [ $# -gt 0 ]; do
     --token) token="$2"; shift ;;
     --mtz) mtz="$2"; shift ;;
     --timeout) timeout="$2"; shift ;;
+    --jobs) njobs="$2"; shift ;;
     --worker-app) worker_app="$2"; shift ;;
     --resource-group) resource_group="$2"; shift ;;
     -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
@@ -98,40 +101,49 @@ if [ "$dry_run" = 0 ]; then
   pass "projects/ 200, $n projects"
 fi
 
-# 3. a freerflag job
+# 3. freerflag jobs (several with --jobs N, to see workers share the queue)
 name="verify-$(date -u +%Y%m%d%H%M%S)-$$"
 code=$(http POST "$api/projects/" -H 'Content-Type: application/json' \
   --data "{\"name\": \"$name\", \"directory\": \"__default__\"}")
-project=1; job=1
+project=1
 if [ "$dry_run" = 0 ]; then
   [ "$code" = 201 ] || fail "creating project $name answered $code: $(head -c 300 "$out")"
   project=$(json 'd["id"]')
   pass "project $name created (id $project)"
 fi
-# A server that just started answers 503 until its task catalogue is loaded: wait for it.
-for _ in $(seq 1 60); do
-  code=$(http POST "$api/projects/$project/create_task/" -H 'Content-Type: application/json' \
-    --data '{"task_name": "freerflag"}')
-  [ "$code" = 503 ] || break
-  sleep 1
-done
-if [ "$dry_run" = 0 ]; then
+new_job() { # prints the new job's id
+  local code
+  # A server that just started answers 503 until its task catalogue is loaded: wait for it.
+  for _ in $(seq 1 60); do
+    code=$(http POST "$api/projects/$project/create_task/" -H 'Content-Type: application/json' \
+      --data '{"task_name": "freerflag"}')
+    [ "$code" = 503 ] || break
+    sleep 1
+  done
+  [ "$dry_run" = 1 ] && { echo 1; return; }
   [ "$code" = 200 ] || fail "create_task freerflag answered $code: $(head -c 300 "$out")"
-  job=$(json 'd["data"]["new_job"]["id"]')
-  pass "freerflag job $job created"
-fi
-code=$(http POST "$api/jobs/$job/upload_file_param/" \
-  -F object_path=freerflag.inputData.F_SIGF -F 'column_selector=/*/*/[F,SIGF]' \
-  -F "file=@${mtz:-rnase25_fsigf.mtz};filename=rnase25_fsigf.mtz")
-if [ "$dry_run" = 0 ]; then
-  [ "$code" = 200 ] || fail "upload_file_param answered $code: $(head -c 300 "$out")"
-  pass "rnase25_fsigf.mtz uploaded into F_SIGF (F,SIGF)"
-fi
-code=$(http POST "$api/jobs/$job/run/")
-if [ "$dry_run" = 0 ]; then
-  [ "$code" = 200 ] || fail "run answered $code: $(head -c 300 "$out")"
-  pass "job $job queued"
-fi
+  json 'd["data"]["new_job"]["id"]'
+}
+jobs=()
+for _ in $(seq 1 "$njobs"); do
+  job=$(new_job)
+  [ "$dry_run" = 0 ] && pass "freerflag job $job created"
+  code=$(http POST "$api/jobs/$job/upload_file_param/" \
+    -F object_path=freerflag.inputData.F_SIGF -F 'column_selector=/*/*/[F,SIGF]' \
+    -F "file=@${mtz:-rnase25_fsigf.mtz};filename=rnase25_fsigf.mtz")
+  if [ "$dry_run" = 0 ]; then
+    [ "$code" = 200 ] || fail "upload_file_param answered $code: $(head -c 300 "$out")"
+    pass "rnase25_fsigf.mtz uploaded into job $job's F_SIGF (F,SIGF)"
+  fi
+  jobs+=("$job")
+done
+for job in "${jobs[@]}"; do
+  code=$(http POST "$api/jobs/$job/run/")
+  if [ "$dry_run" = 0 ]; then
+    [ "$code" = 200 ] || fail "run answered $code: $(head -c 300 "$out")"
+    pass "job $job queued"
+  fi
+done
 
 # 4. poll; watch /metrics and the worker replicas meanwhile
 max_running=0
@@ -142,19 +154,26 @@ replicas() {
     --query 'length(@)' --output tsv 2>/dev/null || echo 0
 }
 if [ "$dry_run" = 1 ]; then
-  http GET "$api/jobs/$job/" >/dev/null
+  http GET "$api/jobs/1/" >/dev/null
   http GET "$base/metrics" >/dev/null
   replicas >/dev/null
   exit 0
 fi
 deadline=$(( $(date +%s) + timeout ))
-seen=""
-status=0
-while :; do
-  code=$(http GET "$api/jobs/$job/")
-  [ "$code" = 200 ] || fail "jobs/$job/ answered $code"
-  status=$(json 'd["status"]')
-  case " $seen " in *" $status "*) ;; *) seen="$seen $status" ;; esac
+declare -A seen=()
+declare -A done_=()
+while [ "${#done_[@]}" -lt "${#jobs[@]}" ]; do
+  for job in "${jobs[@]}"; do
+    [ -n "${done_[$job]:-}" ] && continue
+    code=$(http GET "$api/jobs/$job/")
+    [ "$code" = 200 ] || fail "jobs/$job/ answered $code"
+    status=$(json 'd["status"]')
+    case " ${seen[$job]:-} " in *" $status "*) ;; *) seen[$job]="${seen[$job]:-} $status" ;; esac
+    case "$status" in
+      6) done_[$job]=1; pass "job $job Finished (statuses seen:${seen[$job]})" ;;
+      5|4|10) fail "job $job ended with status $status (statuses seen:${seen[$job]})" ;;
+    esac
+  done
   mcode=$(curl -sS -o "$out.m" -w '%{http_code}' "${auth[@]}" "$base/metrics" || echo 000)
   if [ "$mcode" = 200 ]; then
     r=$(awk '$1 == "i2server_jobs_running" {print $2}' "$out.m")
@@ -162,21 +181,19 @@ while :; do
   fi
   rm -f "$out.m"
   rep=$(replicas); [ "${rep:-0}" -gt "$max_replicas" ] 2>/dev/null && max_replicas=$rep
-  case "$status" in
-    6) break ;;
-    5|4|10) fail "job $job ended with status $status (statuses seen:$seen)" ;;
-  esac
-  [ "$(date +%s)" -lt "$deadline" ] || fail "job $job not finished after ${timeout}s (status $status; statuses seen:$seen)"
+  [ "${#done_[@]}" -lt "${#jobs[@]}" ] || break
+  [ "$(date +%s)" -lt "$deadline" ] || fail "jobs not finished after ${timeout}s"
   sleep 1
 done
-pass "job $job Finished (statuses seen:$seen)"
-code=$(http GET "$api/files/?job=$job")
-[ "$code" = 200 ] || fail "files/?job=$job answered $code"
-json '[f["name"] for f in d if f.get("job_param_name") == "FREEROUT"][0]' >/dev/null \
-  || fail "no FREEROUT file registered for job $job"
-pass "FREEROUT.mtz registered"
-case " $seen " in *" 3 "*) pass "a worker held the job (status Running seen)";; esac
-[ "$max_running" -gt 0 ] && pass "/metrics showed $max_running job(s) running on workers"
+for job in "${jobs[@]}"; do
+  code=$(http GET "$api/files/?job=$job")
+  [ "$code" = 200 ] || fail "files/?job=$job answered $code"
+  json '[f["name"] for f in d if f.get("job_param_name") == "FREEROUT"][0]' >/dev/null \
+    || fail "no FREEROUT file registered for job $job"
+  case " ${seen[$job]} " in *" 3 "*) pass "job $job: FREEROUT.mtz registered; a worker held it (Running seen)" ;;
+    *) pass "job $job: FREEROUT.mtz registered" ;; esac
+done
+[ "$max_running" -gt 0 ] && pass "/metrics showed at most $max_running job(s) running on workers at once"
 if [ -n "$worker_app" ]; then
   [ "$max_replicas" -gt 0 ] || fail "worker app $worker_app never showed a replica"
   pass "worker app $worker_app scaled out to $max_replicas replica(s)"

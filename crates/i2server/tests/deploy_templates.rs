@@ -675,7 +675,8 @@ async fn metrics_count_requests_by_route_template() {
     app.finish().await;
 }
 
-/// `I2SERVER_LOG_FORMAT=json`: every log line is a JSON object with a level and a message.
+/// `I2SERVER_LOG_FORMAT=json`: every log line is a JSON object with a level and a message; and
+/// `i2server healthcheck` tells a healthy server from a missing route or no server.
 #[test]
 fn logs_are_json_lines_when_asked() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -696,9 +697,28 @@ fn logs_are_json_lines_when_asked() {
         }
         let mut child = cmd.spawn().expect("spawn i2server serve");
         let up = wait_healthy(port, "/api/ccp4i2/health/", 30);
+        // The images' HEALTHCHECK command, while the server is up and after it is gone.
+        let healthcheck = |path: &str| {
+            std::process::Command::new(env!("CARGO_BIN_EXE_i2server"))
+                .args(["healthcheck", path, "--port", &port.to_string()])
+                .output()
+                .expect("run i2server healthcheck")
+                .status
+                .success()
+        };
+        let (live, missing) = (
+            healthcheck("/api/ccp4i2/health/"),
+            healthcheck("/api/ccp4i2/no-such-route/"),
+        );
         let _ = child.kill();
         let out = child.wait_with_output().expect("output");
         assert!(up, "server up: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(live, "healthcheck passes on a healthy server");
+        assert!(!missing, "healthcheck fails on a 404");
+        assert!(
+            !healthcheck("/api/ccp4i2/health/"),
+            "healthcheck fails when nothing listens"
+        );
         String::from_utf8_lossy(&out.stderr).to_string()
     };
     let text = run(true);
@@ -770,8 +790,9 @@ fn the_local_rehearsal_passes() {
         "ok: health/ 200, database connected",
         "ok: projects/ 200",
         "Finished (statuses seen:",
-        "ok: FREEROUT.mtz registered",
+        ": FREEROUT.mtz registered",
         "ran on: worker-",
+        "ok: workers used:",
         "rehearsal passed",
     ] {
         assert!(stdout.contains(want), "missing {want:?}:\n{stdout}");
