@@ -7,6 +7,7 @@
 //! - the worker scaler's query runs on a migrated database (SQLite and PostgreSQL) and counts
 //!   exactly the jobs that need a worker, as the queue's claim sees them;
 //! - the Dockerfiles run the binary as a non-root user, with subcommands that exist;
+//! - the deploy scripts pass the parameters the templates declare and read outputs they produce;
 //! - `/metrics` and JSON logs;
 //! - the local rehearsal (deploy/rehearse.sh: PostgreSQL, serve --workers 0, two workers,
 //!   verify.sh with a real freerflag job) passes.
@@ -242,6 +243,95 @@ fn the_sources_read_no_variable_missing_from_the_list() {
          (add them there, and to deploy/azure/applications.bicep if a deployment needs them):\n{}",
         unknown.into_iter().collect::<Vec<_>>().join("\n")
     );
+}
+
+/// `param NAME TYPE [= default]` lines of a template: name → has a default.
+fn template_params(text: &str) -> BTreeMap<String, bool> {
+    text.lines()
+        .filter_map(|l| l.strip_prefix("param "))
+        .filter_map(|rest| {
+            let name = rest.split_whitespace().next()?;
+            Some((name.to_string(), rest.contains(" = ")))
+        })
+        .collect()
+}
+
+/// `NAME=` words in a script's text from `start` up to the first line starting with `end`.
+fn assigned_names(text: &str, start: &str, end: &str) -> BTreeSet<String> {
+    let from = text
+        .find(start)
+        .unwrap_or_else(|| panic!("{start:?} not found"));
+    let rest = &text[from + start.len()..];
+    let until = rest
+        .lines()
+        .position(|l| l.trim().starts_with(end))
+        .unwrap_or_else(|| panic!("{end:?} after {start:?} not found"));
+    rest.lines()
+        .take(until + 1)
+        .flat_map(|l| l.split_whitespace())
+        .filter_map(|w| w.split_once('=').map(|(k, _)| k))
+        .filter(|k| !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric()))
+        .map(str::to_string)
+        .collect()
+}
+
+/// The scripts pass exactly parameters the templates declare (all required ones), and
+/// read only outputs infrastructure.bicep produces.
+#[test]
+fn the_scripts_and_the_templates_agree() {
+    let infra = deploy_file("azure/infrastructure.bicep");
+    let apps = deploy_file("azure/applications.bicep");
+    let infra_sh = deploy_file("azure/deploy-infrastructure.sh");
+    let apps_sh = deploy_file("azure/deploy-applications.sh");
+    let mut problems = Vec::new();
+    for (template, params, passed) in [
+        (
+            "infrastructure.bicep",
+            template_params(&infra),
+            assigned_names(&infra_sh, "--parameters", "--query properties.outputs"),
+        ),
+        ("applications.bicep", template_params(&apps), {
+            let mut p = assigned_names(&apps_sh, "params=(", ")");
+            p.insert("deployApps".into());
+            assert!(
+                apps_sh.contains("deployApps=\"$1\""),
+                "deployApps is passed"
+            );
+            p
+        }),
+    ] {
+        for name in &passed {
+            if !params.contains_key(name) {
+                problems.push(format!(
+                    "the script passes {name}, which {template} does not declare"
+                ));
+            }
+        }
+        for (name, has_default) in &params {
+            if !has_default && !passed.contains(name) {
+                problems.push(format!(
+                    "{template} requires {name}; the script does not pass it"
+                ));
+            }
+        }
+    }
+    let outputs: BTreeSet<&str> = infra
+        .lines()
+        .filter_map(|l| l.strip_prefix("output "))
+        .filter_map(|r| r.split_whitespace().next())
+        .collect();
+    let read: BTreeSet<&str> = apps_sh
+        .split("$(out ")
+        .skip(1)
+        .filter_map(|r| r.split([')', ' ']).next())
+        .collect();
+    assert!(read.len() >= 8, "outputs read: {read:?}");
+    for name in read {
+        if !outputs.contains(name) {
+            problems.push(format!("deploy-applications.sh reads output {name}, which infrastructure.bicep does not produce"));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
 /// `'…'` after `key: ` on a line.
