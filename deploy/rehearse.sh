@@ -46,6 +46,7 @@ cleanup() {
   fi
 }
 trap cleanup EXIT
+trap "exit 1" TERM INT
 
 # --- the template's variables, per app: "<app> <NAME> <value expression>"
 parse() {
