@@ -202,6 +202,10 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/api/ccp4i2/", get(misc::api_root))
         .nest(PREFIX, api_routes())
+        .merge(i2_ui::router(i2_ui::UiState::new(
+            state.db.clone(),
+            state.tasks.clone(),
+        )))
         .fallback(fallback)
         .layer(DefaultBodyLimit::max(max_body))
         .layer(axum::middleware::from_fn(
