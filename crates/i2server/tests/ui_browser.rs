@@ -164,6 +164,18 @@ fn freerflag_in_the_browser() {
     assert!(r["jobRows"].as_i64().is_some_and(|n| n >= 5), "{r}");
     assert_eq!(r["finishedRow"], "Finished", "{r}");
     assert!(r["projectRows"].as_i64().is_some_and(|n| n >= 4), "{r}");
+    assert_eq!(r["tagged"], 1, "the project's tag is listed: {r}");
+    assert_eq!(
+        r["cloneStatus"], "Pending",
+        "the clone is a new pending job: {r}"
+    );
+    assert!(
+        r["dialogText"]
+            .as_str()
+            .is_some_and(|t| t.contains("cannot be undone")),
+        "deleting asks first, saying what goes: {r}"
+    );
+    assert_eq!(r["deletedGone"], true, "{r}");
     assert_eq!(
         r["problems"],
         Value::Array(vec![]),

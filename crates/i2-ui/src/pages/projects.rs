@@ -68,7 +68,7 @@ pub async fn page(
                             td { @for t in &p.tags { span.tag { (t) } " " } }
                             td.num { (p.jobs) }
                             td { (layout::when(p.last_access)) }
-                            td.actions {
+                            td.row-actions {
                                 button type="button" data-action="rename-project" data-id=(p.id) data-name=(p.name) { "Rename" }
                                 " "
                                 button.danger type="button" data-action="delete-project" data-id=(p.id) data-name=(p.name) data-jobs=(p.jobs) { "Delete" }

@@ -116,8 +116,22 @@ try {
   const [download] = await Promise.all([page.waitForEvent("download"), link.click()]);
   await download.saveAs(env("I2_UI_DOWNLOAD"));
 
-  step("four more jobs, then the project page");
-  for (const task of ["freerflag", "ctruncate", "aimless_pipe", "servalcat_pipe"]) {
+  step("clone the finished job; make and delete a job; three more jobs; the project page");
+  await page.click('button[data-action="clone-job"]');
+  await page.waitForURL((u) => /\/ui\/jobs\/\d+\/$/.test(u.pathname) && !u.pathname.endsWith(`/jobs/${jobId}/`));
+  const cloneStatus = (await page.locator("#job-status .badge").textContent()).trim();
+  await page.goto(`${base}/ui/projects/${projectId}/tasks/`);
+  await page.fill("#task-search", "ctruncate");
+  await page.click('button[data-task="ctruncate"]');
+  await page.waitForURL(/\/ui\/jobs\/\d+\/$/);
+  const doomed = Number(page.url().match(/jobs\/(\d+)\//)[1]);
+  await page.click('button[data-action="delete-job"]');
+  await page.locator("dialog").waitFor();
+  const dialogText = await page.locator("dialog").innerText();
+  await page.locator("dialog button.danger").click();
+  await page.waitForURL(new RegExp(`/ui/projects/${projectId}/$`));
+  const deletedGone = (await page.locator(`#job-tree tr[data-job="${doomed}"]`).count()) === 0;
+  for (const task of ["ctruncate", "aimless_pipe", "servalcat_pipe"]) {
     await page.goto(`${base}/ui/projects/${projectId}/tasks/`);
     await page.fill("#task-search", task);
     await page.click(`button[data-task="${task}"]`);
@@ -135,13 +149,22 @@ try {
     await page.press("#new-project-name", "Enter");
     await page.waitForURL(/\/ui\/projects\/\d+\/$/);
   }
+  // Tags are set through the API (the UI shows and filters them).
+  await page.evaluate(async (pid) => {
+    for (const [id, text] of [[pid, "RNase"], [pid, "training"]]) {
+      await fetch(`/api/ccp4i2/projects/${id}/add_tag_by_text/`, {
+        method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ text }),
+      });
+    }
+  }, projectId);
   await page.goto(`${base}/ui/projects/`);
   await page.screenshot({ path: path.join(shots, "projects.png"), fullPage: true });
+  const tagged = await page.locator("#projects .tag", { hasText: "RNase" }).count();
   const projectRows = await page.locator("#projects tbody tr").count();
 
   console.log(JSON.stringify({
     projectId, jobId, current, fracText, seen, sameDocument, logLines, reportText,
-    jobRows, finishedRow, projectRows, problems,
+    jobRows, finishedRow, projectRows, tagged, cloneStatus, dialogText, deletedGone, problems,
   }));
 } catch (e) {
   await page.screenshot({ path: path.join(shots, "failure.png"), fullPage: true }).catch(() => {});
