@@ -145,6 +145,10 @@ fn freerflag_in_the_browser() {
         "the status changed on the page (not only after a reload): {r}"
     );
     assert_eq!(r["sameDocument"], true, "no page reload: {r}");
+    assert_eq!(
+        r["projectLive"], true,
+        "the project page showed Finished without a reload: {r}"
+    );
     assert!(
         r["current"]
             .as_str()

@@ -92,7 +92,11 @@ try {
   await fs.locator(".msg", { hasText: "uploaded" }).waitFor({ timeout: 60000 });
   const current = (await fs.locator(".current-name").textContent()).trim();
 
-  step("run, and watch the status without reloading");
+  step("run, and watch the status without reloading (on the job page and on the project page)");
+  const watcher = await context.newPage();
+  watcher.on("pageerror", (e) => problems.push(`project page error: ${e.message}`));
+  await watcher.goto(`${base}/ui/projects/${projectId}/`);
+  await watcher.evaluate(() => { window.__sameDocument = "yes"; });
   await page.evaluate(() => { window.__sameDocument = "yes"; });
   await page.click('button[data-action="run-job"]');
   const seen = [];
@@ -105,6 +109,9 @@ try {
     await page.waitForTimeout(250);
   }
   const sameDocument = await page.evaluate(() => window.__sameDocument === "yes");
+  await watcher.locator(`#job-tree tr[data-job="${jobId}"] .badge`, { hasText: "Finished" }).waitFor({ timeout: 15000 });
+  const projectLive = await watcher.evaluate(() => window.__sameDocument === "yes");
+  await watcher.close();
   const logLines = (await page.locator("#log-tail").textContent()).split("\n").filter(Boolean).length;
 
   step("report and download");
@@ -164,7 +171,7 @@ try {
 
   console.log(JSON.stringify({
     projectId, jobId, current, fracText, seen, sameDocument, logLines, reportText,
-    jobRows, finishedRow, projectRows, tagged, cloneStatus, dialogText, deletedGone, problems,
+    jobRows, finishedRow, projectRows, tagged, cloneStatus, dialogText, deletedGone, projectLive, problems,
   }));
 } catch (e) {
   await page.screenshot({ path: path.join(shots, "failure.png"), fullPage: true }).catch(() => {});
