@@ -176,15 +176,17 @@ async function refreshJobParts(status) {
   if (s !== "1") {
     for (const el of job.querySelectorAll("#params input, #params select, #params button")) el.disabled = true;
   }
-  if (TERMINAL.includes(s)) {
-    const r = await fetch("/ui/jobs/" + job.dataset.job + "/results/", { headers: authHeaders() });
-    if (r.ok) document.getElementById("results").innerHTML = await r.text();
-    const q = document.getElementById("queue"); if (q) q.textContent = "";
-  } else if (s === "2") {
-    const q = document.getElementById("queue"); if (q) q.textContent = "Waiting to start…";
-  } else if (s === "3") {
-    const q = document.getElementById("queue"); if (q) q.textContent = "Running.";
-  }
+  await refreshResults();
+}
+
+// Queue position while waiting; outputs, KPIs and report once ended (a server fragment).
+async function refreshResults() {
+  const job = jobEl(); if (!job) return;
+  clearTimeout(refreshResults.timer);
+  const r = await fetch("/ui/jobs/" + job.dataset.job + "/results/", { headers: authHeaders() });
+  if (r.ok) document.getElementById("results").innerHTML = await r.text();
+  // The place in the queue changes without a status event: look again while waiting.
+  if (job.dataset.status === "2") refreshResults.timer = setTimeout(refreshResults, 5000);
 }
 
 function appendLog(line) {
@@ -400,6 +402,7 @@ document.addEventListener("DOMContentLoaded", () => {
   const job = jobEl();
   if (job) {
     updateActions();
+    if (job.dataset.status === "2") refreshResults.timer = setTimeout(refreshResults, 5000);
     follow("job=" + job.dataset.job, (ev) => {
       if (String(ev.id) === job.dataset.job && String(ev.status) !== job.dataset.status) setStatus(ev.status, ev.status_label);
     }, (ev) => appendLog(ev.line));

@@ -131,3 +131,47 @@ async fn pages_render_paginate_and_search() {
     assert_eq!(r.status, 404);
     app.finish().await;
 }
+
+async fn pages_read_the_database(backend: Backend) {
+    let Some(app) = TestApp::start(backend).await else {
+        return;
+    };
+    let ids = make_jobs(&app, 3).await;
+    let pid = app.get("/api/ccp4i2/projects/").await.json()[0]["id"]
+        .as_i64()
+        .expect("project id");
+    for id in &ids[..2] {
+        let r = app
+            .send_json("POST", &format!("/api/ccp4i2/jobs/{id}/run/"), json!(null))
+            .await;
+        assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    }
+    let text = |r: Reply| {
+        assert_eq!(r.status, 200);
+        String::from_utf8_lossy(&r.body).into_owned()
+    };
+    let project = text(app.get(&format!("/ui/projects/{pid}/")).await);
+    assert_eq!(project.matches("<tr data-job=").count(), 3, "{project}");
+    assert_eq!(project.matches(">Queued<").count(), 2);
+    // No worker runs here: the second queued job waits behind the first, and says so.
+    let second = text(app.get(&format!("/ui/jobs/{}/results/", ids[1])).await);
+    assert!(
+        second.contains("1 job ahead of it in the queue"),
+        "{second}"
+    );
+    let first = text(app.get(&format!("/ui/jobs/{}/results/", ids[0])).await);
+    assert!(first.contains("next in the queue"), "{first}");
+    let page = text(app.get(&format!("/ui/jobs/{}/", ids[0])).await);
+    assert!(page.contains("data-status=\"2\""), "{page}");
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn pages_read_the_database_sqlite() {
+    pages_read_the_database(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn pages_read_the_database_postgres() {
+    pages_read_the_database(Backend::Postgres).await;
+}

@@ -77,7 +77,6 @@ pub async fn page(State(s): State<UiState>, Path(id): Path<String>) -> PageResul
     let j = &l.job;
     let status = status_of(j);
     let editable = matches!(status, Some(JobStatus::Pending | JobStatus::Unknown));
-    let queue = queries::queue_info(&s.db, j.id).await?;
     let form = match container(&s, &l) {
         Ok(tree) => {
             let mut types = Vec::new();
@@ -123,7 +122,6 @@ pub async fn page(State(s): State<UiState>, Path(id): Path<String>) -> PageResul
                 button type="button" data-action="clone-job" { "Clone" }
                 button.danger type="button" data-action="delete-job" data-number=(j.number) { "Delete" }
             }
-            div #queue aria-live="polite" { (queue_note(j, &queue)) }
             details #params-section open[editable] {
                 summary { h2 { "Parameters" } @if !editable { span.sub { " (read only: the job has been run; clone it to change them)" } } }
                 (form)
@@ -167,7 +165,8 @@ fn queue_note(j: &JobRow, q: &queries::QueueInfo) -> Markup {
     }
 }
 
-/// Outputs, KPIs and the report, re-fetched by ui.js when the job ends.
+/// Where the job stands (queue position, why it waits) until it ends; then its outputs,
+/// KPIs and report. ui.js re-fetches this on every status change.
 pub async fn results_fragment(
     State(s): State<UiState>,
     Path(id): Path<String>,
@@ -180,7 +179,8 @@ async fn results(s: &UiState, l: &Loaded) -> PageResult<Markup> {
     let j = &l.job;
     let status = status_of(j);
     if !status.is_some_and(JobStatus::is_terminal) {
-        return Ok(html! {});
+        let queue = queries::queue_info(&s.db, j.id).await?;
+        return Ok(html! { div #queue aria-live="polite" { (queue_note(j, &queue)) } });
     }
     let files = queries::job_files(&s.db, j.id).await?;
     let kpis = queries::kpis(&s.db, &[j.id]).await?;
