@@ -127,6 +127,13 @@ try {
   await page.click('button[data-action="clone-job"]');
   await page.waitForURL((u) => /\/ui\/jobs\/\d+\/$/.test(u.pathname) && !u.pathname.endsWith(`/jobs/${jobId}/`));
   const cloneStatus = (await page.locator("#job-status .badge").textContent()).trim();
+  // An earlier job's output as an input: job 1's FREEROUT as the clone's existing free-R set.
+  const freer = page.locator('fieldset.file[data-path$=".FREERFLAG"]');
+  const option = await freer.locator("select option", { hasText: "FREEROUT.mtz" }).getAttribute("value");
+  await freer.locator("select").selectOption(option);
+  await freer.locator(".msg").filter({ hasText: /\S/ }).waitFor();
+  const pickedMsg = (await freer.locator(".msg").textContent()).trim();
+  const picked = (await freer.locator(".current-name").textContent()).trim();
   await page.goto(`${base}/ui/projects/${projectId}/tasks/`);
   await page.fill("#task-search", "ctruncate");
   await page.click('button[data-task="ctruncate"]');
@@ -171,7 +178,7 @@ try {
 
   console.log(JSON.stringify({
     projectId, jobId, current, fracText, seen, sameDocument, logLines, reportText,
-    jobRows, finishedRow, projectRows, tagged, cloneStatus, dialogText, deletedGone, projectLive, problems,
+    jobRows, finishedRow, projectRows, tagged, cloneStatus, pickedMsg, picked, dialogText, deletedGone, projectLive, problems,
   }));
 } catch (e) {
   await page.screenshot({ path: path.join(shots, "failure.png"), fullPage: true }).catch(() => {});
