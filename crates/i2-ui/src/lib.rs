@@ -90,7 +90,20 @@ pub fn router<S: Clone + Send + Sync + 'static>(state: UiState) -> Router<S> {
     for path in ROUTES {
         r = r.route(path, handler(path));
     }
-    r.with_state(state)
+    r.layer(axum::middleware::map_response(content_policy))
+        .with_state(state)
+}
+
+/// Pages load only this server's script and styles, and talk only to this server: report
+/// text from a job can never run as script.
+async fn content_policy(mut resp: Response) -> Response {
+    resp.headers_mut().insert(
+        header::CONTENT_SECURITY_POLICY,
+        header::HeaderValue::from_static(
+            "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'",
+        ),
+    );
+    resp
 }
 
 const CSS: &str = include_str!("../static/ui.css");

@@ -100,7 +100,15 @@ async fn pages_render_paginate_and_search() {
         assert_eq!(r.status, 201);
     }
     let page = |r: Reply| String::from_utf8_lossy(&r.body).into_owned();
-    let first = page(app.get("/ui/projects/").await);
+    let r = app.get("/ui/projects/").await;
+    let csp = r
+        .headers
+        .get("content-security-policy")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    assert!(csp.contains("default-src 'self'"), "{csp}");
+    let first = page(r);
     assert_eq!(first.matches("data-project=").count(), 50, "one page of 50");
     assert!(first.contains("rel=\"next\""));
     let second = page(app.get("/ui/projects/?page=2").await);
