@@ -175,6 +175,8 @@ async function refreshJobParts(status) {
   }
   if (s !== "1") {
     for (const el of job.querySelectorAll("#params input, #params select, #params button")) el.disabled = true;
+    // The parameters are settled: make room for the log and the results.
+    const params = document.getElementById("params-section"); if (params) params.open = false;
   }
   await refreshResults();
 }
