@@ -193,6 +193,17 @@ fn freerflag_in_the_browser() {
         .as_array()
         .and_then(|f| f.iter().find(|f| f["job_param_name"] == "FREEROUT"))
         .unwrap_or_else(|| panic!("FREEROUT listed: {files}"));
+    let input = files
+        .as_array()
+        .and_then(|f| f.iter().find(|f| f["directory"] == 2))
+        .unwrap_or_else(|| panic!("the uploaded input listed: {files}"));
+    assert_eq!(input["type"], "application/CCP4-mtz-observed", "{input}");
+    assert!(
+        input["annotation"]
+            .as_str()
+            .is_some_and(|a| a.contains("Columns: F, SIGF")),
+        "the chosen columns were imported: {input}"
+    );
     let on_disk =
         std::fs::read(out_file["path"].as_str().expect("path")).expect("FREEROUT.mtz on disk");
     let got = std::fs::read(&download).expect("the downloaded file");
