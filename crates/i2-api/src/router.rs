@@ -205,6 +205,10 @@ pub fn router(state: AppState) -> Router {
         // Prometheus scrape target (an i2server addition, outside the upstream API tree).
         .route("/metrics", get(crate::metrics::metrics))
         .nest(PREFIX, api_routes())
+        .merge(i2_ui::router(i2_ui::UiState::new(
+            state.db.clone(),
+            state.tasks.clone(),
+        )))
         .fallback(fallback)
         .layer(DefaultBodyLimit::max(max_body))
         .layer(axum::middleware::from_fn(
