@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Installs (once, cached) the Python peers the tests and benchmarks compare against:
 # upstream CCP4i2 3.0.1, gemmi, and servalcat (the refinement program upstream's servalcat
-# tasks run). Prints the venv's python on stdout.
+# tasks run), and pycep-parser (a Bicep grammar: tests/deploy_templates.rs parses the Azure
+# templates with it, as no Bicep compiler can be installed here). Prints the venv's python on stdout.
 set -euo pipefail
 CACHE=${I2_CACHE:-$HOME/.cache/i2server}
 VENV=$CACHE/venv
-PEERS="ccp4i2==3.0.1 gemmi gemmi-program psycopg2-binary servalcat"
+PEERS="ccp4i2==3.0.1 gemmi gemmi-program psycopg2-binary servalcat pycep-parser==0.7.1"
 mkdir -p "$CACHE"
 # One installer at a time (tests and benchmarks may start together).
 exec 9>"$CACHE/.peers.lock"

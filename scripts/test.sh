@@ -4,6 +4,7 @@
 #    psycopg2, servalcat) used by the compatibility, interop and end-to-end tests;
 #  - a monomer library (Debian refmac-dictionary) for the refinement test, as $CLIBD_MON;
 #  - a running PostgreSQL (every storage test runs on SQLite and on PostgreSQL);
+#  - Debian chromium and npm playwright-core for the browser test of the built-in UI;
 #  - cargo test over the whole workspace.
 # Environment: I2_CACHE (default ~/.cache/i2server) holds the venv; I2_TEST_PG_URL overrides
 # the PostgreSQL admin URL (tests create and drop their own databases).
@@ -47,6 +48,23 @@ if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
   for _ in $(seq 1 50); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 0.2; done
 fi
 
-# 4. The tests.
+# 4. The browser end-to-end test (crates/i2server/tests/ui_browser.rs): Debian's chromium and
+#    npm playwright-core (cached under $I2_CACHE/node; reinstalled only when missing).
+if [ ! -x /usr/bin/chromium ] || ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  echo "== installing chromium and node"
+  SUDO=; [ "$(id -u)" -eq 0 ] || SUDO=sudo
+  $SUDO apt-get update -q
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium nodejs npm
+fi
+NODE_DIR=${I2_CACHE:-$HOME/.cache/i2server}/node
+if [ ! -f "$NODE_DIR/node_modules/playwright-core/package.json" ]; then
+  echo "== installing playwright-core into $NODE_DIR"
+  mkdir -p "$NODE_DIR"
+  [ -f "$NODE_DIR/package.json" ] || echo '{"name":"i2server-ui-test","private":true}' > "$NODE_DIR/package.json"
+  (cd "$NODE_DIR" && npm install --no-audit --no-fund --silent playwright-core@1)
+fi
+export I2_NODE_MODULES=$NODE_DIR/node_modules I2_CHROMIUM=/usr/bin/chromium
+
+# 5. The tests.
 echo "== cargo test"
 cargo test --workspace --all-targets --no-fail-fast -- --test-threads "${I2_TEST_THREADS:-2}"

@@ -6,6 +6,7 @@
 //! - [`drf`]: upstream's record JSON and validation messages, shared by the record routes.
 //! - [`body`]: JSON / form / multipart bodies as one object; [`error`]: the error policy.
 //! - [`events`]: live job statuses and log lines as server-sent events.
+//! - [`metrics`]: `/metrics` in Prometheus text format, and the layer that feeds it.
 //! - [`paths`]: resolving client-supplied paths inside a project, refusing escapes.
 
 pub mod auth;
@@ -15,6 +16,7 @@ pub mod crud;
 pub mod drf;
 pub mod error;
 pub mod events;
+pub mod metrics;
 pub mod middleware;
 pub mod paths;
 pub mod routelist;
@@ -41,6 +43,8 @@ pub struct AppState {
     pub events: events::EventSettings,
     /// Authentication (mode, key cache, user recording), shared by every request.
     pub auth: Arc<auth::Auth>,
+    /// Request counts and latencies for `/metrics`.
+    pub metrics: Arc<metrics::Metrics>,
 }
 
 impl AppState {
@@ -53,6 +57,7 @@ impl AppState {
             wake: Arc::new(tokio::sync::Notify::new()),
             tasks: Arc::new(std::sync::OnceLock::new()),
             events: events::EventSettings::default(),
+            metrics: Arc::new(metrics::Metrics::default()),
         }
     }
 

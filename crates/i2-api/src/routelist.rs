@@ -38,6 +38,13 @@ impl<S: Clone + Send + Sync + 'static> Routes<S> {
         self
     }
 
+    /// As [`Router::merge`], for a router built elsewhere that lists its own `paths`.
+    pub fn merge_listed(mut self, paths: &[&str], other: Router<S>) -> Self {
+        self.paths.extend(paths.iter().map(|p| p.to_string()));
+        self.router = self.router.merge(other);
+        self
+    }
+
     /// Every registered path, in registration order (with `{param}` placeholders).
     pub fn paths(&self) -> &[String] {
         &self.paths

@@ -197,15 +197,18 @@ async fn fallback(req: Request) -> Response {
 }
 
 /// Every route of the application (the router and [`route_paths`] are built from it).
-fn all_routes() -> Routes<AppState> {
+fn all_routes(ui: Router<AppState>) -> Routes<AppState> {
     Routes::new()
         .route("/api/ccp4i2/", get(misc::api_root))
+        // Prometheus scrape target (an i2server addition, outside the upstream API tree).
+        .route("/metrics", get(crate::metrics::metrics))
         .nest(PREFIX, api_routes())
+        .merge_listed(i2_ui::ROUTES, ui)
 }
 
 /// The path of every route, with `{param}` placeholders.
 pub fn route_paths() -> Vec<String> {
-    all_routes().paths().to_vec()
+    all_routes(Router::new()).paths().to_vec()
 }
 
 /// The whole HTTP application.
@@ -213,7 +216,9 @@ pub fn router(state: AppState) -> Router {
     let max_body = state.config.max_body_bytes;
     let config = state.config.clone();
     let auth = state.auth.clone();
-    all_routes()
+    let metrics_state = state.clone();
+    let ui = i2_ui::router(i2_ui::UiState::new(state.db.clone(), state.tasks.clone()));
+    all_routes(ui)
         .into_router()
         .fallback(fallback)
         .layer(DefaultBodyLimit::max(max_body))
@@ -249,6 +254,11 @@ pub fn router(state: AppState) -> Router {
         .layer(SetResponseHeaderLayer::if_not_present(
             HeaderName::from_static("cross-origin-opener-policy"),
             HeaderValue::from_static("same-origin"),
+        ))
+        // Outermost, so the time and status counted are what the client gets.
+        .layer(axum::middleware::from_fn_with_state(
+            metrics_state,
+            crate::metrics::track,
         ))
         .with_state(state)
 }

@@ -9,7 +9,7 @@ use tokio::process::Command;
 
 /// Variables passed through to the runner from i2server's own environment (everything else
 /// is cleared: the runner's environment is explicit).
-const PASS_THROUGH: &[&str] = &[
+pub const PASS_THROUGH: &[&str] = &[
     "PATH",
     "HOME",
     "USER",

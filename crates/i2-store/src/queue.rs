@@ -531,6 +531,58 @@ pub async fn depth(db: &Db) -> Result<i64, StoreError> {
     Ok(n)
 }
 
+/// What the queue holds, for `/metrics` (every process sees every worker's work, because
+/// it is all in the database).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct QueueStats {
+    /// Waiting to be claimed (not cancelled).
+    pub queued: i64,
+    /// Held by a worker (or under a lease that expired, about to be recovered).
+    pub running: i64,
+    /// Finished attempts by outcome (`exited`, `failed`, `cancelled`, `lost`, …).
+    pub outcomes: Vec<(String, i64)>,
+    /// Claims of a job whose previous worker lost its lease.
+    pub lease_recoveries: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct StatsRow {
+    state: String,
+    outcome: String,
+    cancelled: i64,
+    n: i64,
+    recoveries: i64,
+}
+
+pub async fn stats(db: &Db) -> Result<QueueStats, StoreError> {
+    let mut c = db.clone();
+    let rows: Vec<StatsRow> = c
+        .fetch_all(
+            "SELECT state, COALESCE(outcome, '') AS outcome, \
+             CAST(CASE WHEN cancel_requested THEN 1 ELSE 0 END AS BIGINT) AS cancelled, \
+             CAST(COUNT(*) AS BIGINT) AS n, \
+             CAST(COALESCE(SUM(CASE WHEN attempts > 1 THEN attempts - 1 ELSE 0 END), 0) AS BIGINT) AS recoveries \
+             FROM i2_job_queue GROUP BY state, COALESCE(outcome, ''), cancel_requested",
+            vec![],
+        )
+        .await?;
+    let mut out = QueueStats::default();
+    for r in rows {
+        out.lease_recoveries += r.recoveries;
+        match r.state.as_str() {
+            "queued" if r.cancelled == 0 => out.queued += r.n,
+            "running" => out.running += r.n,
+            "done" => match out.outcomes.iter_mut().find(|(o, _)| *o == r.outcome) {
+                Some((_, n)) => *n += r.n,
+                None => out.outcomes.push((r.outcome, r.n)),
+            },
+            _ => {}
+        }
+    }
+    out.outcomes.sort();
+    Ok(out)
+}
+
 /// The queue row of a job, for diagnostics (`outcome`, `detail`, attempts).
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct QueueRow {

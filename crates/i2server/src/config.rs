@@ -18,9 +18,9 @@
 //! | `I2SERVER_AUTH_JWKS_URL`, `I2SERVER_AUTH_ISSUER` | override the tenant's key set URL and issuer (tests, sovereign clouds) | the tenant's |
 //! | `I2SERVER_DEV_MODE` | `1` acknowledges development mode (no authentication; loopback only) | unset |
 //!
-//! Authentication follows upstream's choice of exactly one mode: the session token if set,
-//! else Entra ID if required, else development mode, which `serve` allows only when every
-//! address it binds is loopback.
+//! Authentication follows upstream's modes: the session token if set, Entra ID if required
+//! (both together: either credential is accepted), else development mode, which `serve`
+//! allows only when every address it binds is loopback.
 //!
 //! A wrong value stops start-up with one line naming the setting and the problem.
 
@@ -111,8 +111,16 @@ fn pref(prefs: &serde_json::Map<String, serde_json::Value>, k: &str) -> Option<S
         .map(str::to_string)
 }
 
+/// URL-encode a user, password or database name, leaving RFC 3986's unreserved characters
+/// alone: upstream's runner reads the database name from the URL without decoding it, so
+/// `my_db` must stay `my_db` (not `my%5Fdb`).
 fn encode(s: &str) -> String {
-    percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
+    const COMPONENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'.')
+        .remove(b'_')
+        .remove(b'~');
+    percent_encoding::utf8_percent_encode(s, COMPONENT).to_string()
 }
 
 fn database(
@@ -262,26 +270,44 @@ fn is_loopback_http(url: &str) -> bool {
 
 /// Upstream's variables to one authentication mode.
 fn auth(env: &Env) -> Result<AuthConfig, ConfigError> {
-    if let Some(token) = env.get("CCP4I2_LOCAL_SESSION_TOKEN") {
-        if token.trim().is_empty() {
+    let session = match env.get("CCP4I2_LOCAL_SESSION_TOKEN") {
+        Some(token) if token.trim().is_empty() => {
             return Err(ConfigError(
                 "CCP4I2_LOCAL_SESSION_TOKEN is set but empty; set the launch secret or unset it"
                     .into(),
             ));
         }
-        let email = get(env, "CCP4I2_LOCAL_USER_EMAIL").unwrap_or(DEFAULT_DESKTOP_EMAIL);
-        return Ok(AuthConfig::LocalToken {
-            token: token.clone(),
-            email: email.to_string(),
-        });
-    }
+        Some(token) => Some((
+            token.clone(),
+            get(env, "CCP4I2_LOCAL_USER_EMAIL")
+                .unwrap_or(DEFAULT_DESKTOP_EMAIL)
+                .to_string(),
+        )),
+        None => None,
+    };
     let required = match get(env, "CCP4I2_REQUIRE_AUTH") {
         Some(v) => flag("CCP4I2_REQUIRE_AUTH", v)?,
         None => false,
     };
     if !required {
-        return Ok(AuthConfig::Development);
+        return Ok(match session {
+            Some((token, email)) => AuthConfig::LocalToken { token, email },
+            None => AuthConfig::Development,
+        });
     }
+    let entra = entra(env)?;
+    Ok(match session {
+        Some((token, email)) => AuthConfig::EntraAndLocalToken {
+            entra,
+            token,
+            email,
+        },
+        None => AuthConfig::Entra(entra),
+    })
+}
+
+/// `AZURE_AD_*` and the overrides, for `CCP4I2_REQUIRE_AUTH=true`.
+fn entra(env: &Env) -> Result<EntraConfig, ConfigError> {
     let need = |k: &str| {
         get(env, k).map(str::trim).ok_or_else(|| {
             ConfigError(format!(
@@ -314,7 +340,7 @@ fn auth(env: &Env) -> Result<AuthConfig, ConfigError> {
     if let Some(issuer) = get(env, "I2SERVER_AUTH_ISSUER") {
         entra.issuer = issuer.to_string();
     }
-    Ok(AuthConfig::Entra(entra))
+    Ok(entra)
 }
 
 /// Development mode serves everyone as an administrator: allowed only when every
@@ -422,13 +448,14 @@ mod tests {
             ("DB_HOST", "db.example"),
             ("DB_USER", "u@x"),
             ("DB_PASSWORD", "p/w:1"),
+            ("DB_NAME", "my_db-1.x~"),
         ]))
         .expect("ok");
         match s.database {
             DbTarget::Postgres(u) => {
                 assert!(
                     u.starts_with(
-                        "postgresql://u%40x:p%2Fw%3A1@db.example:5432/postgres?sslmode=require"
+                        "postgresql://u%40x:p%2Fw%3A1@db.example:5432/my_db-1.x~?sslmode=require"
                     ),
                     "{u}"
                 );
@@ -495,6 +522,17 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+        let s = Settings::from_env(&env(&[
+            ("CCP4I2_REQUIRE_AUTH", "yes"),
+            ("AZURE_AD_TENANT_ID", "tid"),
+            ("AZURE_AD_CLIENT_ID", "cid"),
+            ("CCP4I2_LOCAL_SESSION_TOKEN", "automation"),
+        ]))
+        .expect("ok");
+        assert!(
+            matches!(&s.api.auth, AuthConfig::EntraAndLocalToken { token, .. } if token == "automation")
+        );
+        assert!(!format!("{:?}", s.api.auth).contains("automation"));
         for (pairs, needle) in [
             (vec![("CCP4I2_REQUIRE_AUTH", "true")], "AZURE_AD_TENANT_ID"),
             (

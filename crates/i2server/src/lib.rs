@@ -5,4 +5,6 @@ pub mod app;
 pub mod catalogue;
 pub mod config;
 pub mod doctor;
+pub mod healthcheck;
+pub mod variables;
 pub mod workers;

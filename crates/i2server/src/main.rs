@@ -45,6 +45,14 @@ enum Command {
     Migrate,
     /// Print the version.
     Version,
+    /// Exit 0 when this host's server answers 200 on PATH (default the health route): a
+    /// container health check for images without curl.
+    Healthcheck {
+        #[arg(default_value = "/api/ccp4i2/health/")]
+        path: String,
+        #[arg(long, default_value_t = 8000, env = "I2SERVER_PORT")]
+        port: u16,
+    },
     /// Check the installation: database and schema, projects directory, runner Python
     /// (ccp4i2, NumPy, pathlib), CCP4. Exit status 1 when something must be fixed.
     Doctor,
@@ -179,6 +187,17 @@ async fn run(cli: Cli) -> Result<(), ExitCode> {
             }
             Ok(())
         }
+        Command::Healthcheck { path, port } => match i2server::healthcheck::get(port, &path) {
+            Ok(200) => Ok(()),
+            Ok(status) => {
+                eprintln!("i2server: {path} answered {status}");
+                Err(ExitCode::FAILURE)
+            }
+            Err(e) => {
+                eprintln!("i2server: {path}: {e}");
+                Err(ExitCode::FAILURE)
+            }
+        },
         Command::Version => {
             println!("i2server {}", env!("CARGO_PKG_VERSION"));
             Ok(())

@@ -568,6 +568,43 @@ async fn group_allow_list() {
     app.finish().await;
 }
 
+#[tokio::test]
+async fn entra_with_a_session_token_accepts_either() {
+    let [k1, ..] = keys();
+    let server = KeyServer::start(vec![k1.jwk.clone()]).await;
+    let app = app_with(
+        Backend::Sqlite,
+        AuthConfig::EntraAndLocalToken {
+            entra: entra(&server.url),
+            token: "automation-s3cret".into(),
+            email: "robot@ops.invalid".into(),
+        },
+    )
+    .await
+    .expect("sqlite app");
+    assert_eq!(
+        bearer(&app, PROJECTS, "automation-s3cret").await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        bearer(&app, PROJECTS, &token(json!({}))).await.status,
+        StatusCode::OK
+    );
+    assert_401(
+        &bearer(&app, PROJECTS, "automation-s3cre").await,
+        "Token decode error",
+    );
+    assert_401(
+        &get_with(&app, PROJECTS, &[]).await,
+        "Authentication required",
+    );
+    // The session token is only ever a bearer header, never the query.
+    let dl = "/api/ccp4i2/files/1/download/?access_token=automation-s3cret";
+    assert_401(&get_with(&app, dl, &[]).await, "Token decode error");
+    assert!(user_row(&app, "robot").await.is_some());
+    app.finish().await;
+}
+
 // ---------------------------------------------------------------------------------------
 // The desktop token
 
@@ -798,6 +835,11 @@ async fn every_route_but_health_and_version_needs_credentials() {
             email: "e@x.invalid".into(),
         },
         AuthConfig::Entra(entra(&dead_keys)),
+        AuthConfig::EntraAndLocalToken {
+            entra: entra(&dead_keys),
+            token: "t".into(),
+            email: "e@x.invalid".into(),
+        },
     ];
     for mode in modes {
         let name = mode.mode_name();

@@ -18,6 +18,14 @@ pub enum AuthConfig {
     LocalToken { token: String, email: String },
     /// Entra ID (Azure AD) v2 access tokens (`CCP4I2_REQUIRE_AUTH=true`).
     Entra(EntraConfig),
+    /// Both set (a cloud deployment with a token for automation): the session token is
+    /// accepted, and any other bearer token must be a valid Entra ID token. Upstream would
+    /// use the session token alone here and refuse every Entra ID user.
+    EntraAndLocalToken {
+        entra: EntraConfig,
+        token: String,
+        email: String,
+    },
 }
 
 /// Settings of Entra ID token validation.
@@ -65,6 +73,7 @@ impl AuthConfig {
             AuthConfig::Development => "development (no authentication)",
             AuthConfig::LocalToken { .. } => "local session token",
             AuthConfig::Entra(_) => "Entra ID bearer tokens",
+            AuthConfig::EntraAndLocalToken { .. } => "Entra ID bearer tokens and a session token",
         }
     }
 
@@ -84,6 +93,12 @@ impl fmt::Debug for AuthConfig {
                 .field("email", email)
                 .finish(),
             AuthConfig::Entra(e) => f.debug_tuple("Entra").field(e).finish(),
+            AuthConfig::EntraAndLocalToken { entra, email, .. } => f
+                .debug_struct("EntraAndLocalToken")
+                .field("entra", entra)
+                .field("token", &"***")
+                .field("email", email)
+                .finish(),
         }
     }
 }

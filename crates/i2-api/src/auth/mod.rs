@@ -88,6 +88,8 @@ enum Mode {
     Entra {
         validator: Box<jwt::Validator>,
         allowed_groups: Vec<String>,
+        /// A session token accepted besides Entra ID tokens, and its user's email.
+        session: Option<(Vec<u8>, String)>,
     },
 }
 
@@ -108,6 +110,16 @@ impl Auth {
             AuthConfig::Entra(e) => Mode::Entra {
                 validator: Box::new(jwt::Validator::new(e)),
                 allowed_groups: e.allowed_groups.clone(),
+                session: None,
+            },
+            AuthConfig::EntraAndLocalToken {
+                entra,
+                token,
+                email,
+            } => Mode::Entra {
+                validator: Box::new(jwt::Validator::new(entra)),
+                allowed_groups: entra.allowed_groups.clone(),
+                session: Some((token.as_bytes().to_vec(), email.clone())),
             },
         };
         Auth {
@@ -125,8 +137,15 @@ impl Auth {
                 (AuthUser::desktop(email), Lookup::Desktop)
             }
             Mode::Entra {
+                session: Some((token, email)),
+                ..
+            } if local::check(headers, token).is_ok() => {
+                (AuthUser::desktop(email), Lookup::Desktop)
+            }
+            Mode::Entra {
                 validator,
                 allowed_groups,
+                ..
             } => {
                 let token = credentials::entra_token(headers, uri).ok_or_else(|| {
                     Refusal::unauthenticated(
