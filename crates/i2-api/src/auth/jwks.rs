@@ -128,13 +128,20 @@ impl Jwks {
 
     /// The key a token's `kid` names.
     pub async fn key(&self, kid: &str) -> Result<Arc<DecodingKey>, KeyError> {
-        if let Some(set) = self.snapshot()
-            && set.fetched.elapsed() < self.ttl
-            && let Some(k) = set.keys.get(kid)
-        {
-            return Ok(k.clone());
-        }
-        let mut last_attempt = self.fetching.lock().await;
+        let known = self.snapshot().and_then(|set| {
+            set.keys
+                .get(kid)
+                .map(|k| (k.clone(), set.fetched.elapsed()))
+        });
+        let mut last_attempt = match known {
+            Some((k, age)) if age < self.ttl => return Ok(k),
+            // Stale but known: while another request refreshes, don't wait for it.
+            Some((k, _)) => match self.fetching.try_lock() {
+                Ok(g) => g,
+                Err(_) => return Ok(k),
+            },
+            None => self.fetching.lock().await,
+        };
         // Someone else may have fetched while this request waited for the lock.
         let set = self.snapshot();
         if let Some(set) = &set
