@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 
-use tokio::process::Command;
+use std::process::Command;
 
 /// Variables passed through to the runner from i2server's own environment (everything else
 /// is cleared: the runner's environment is explicit).
@@ -75,13 +75,15 @@ impl Runner {
         matches!(self, Runner::Upstream { .. })
     }
 
-    /// The command that builds and caches a finished job's report with the task's upstream
-    /// report class (`report_xml.xml` in the job directory); `None` for plain commands.
+    /// The command that (re)builds a job's report with the task's upstream report class and
+    /// writes it to `out` (upstream itself also caches a terminal job's report as
+    /// `report_xml.xml` in the job directory); `None` for plain commands.
     pub fn report_command(
         &self,
         uuid: &str,
         job_dir: &std::path::Path,
         env: &RunnerEnv,
+        out: &std::path::Path,
     ) -> Option<Command> {
         let Runner::Upstream { python } = self else {
             return None;
@@ -98,7 +100,7 @@ impl Runner {
             "--regenerate",
             "-o",
         ])
-        .arg(job_dir.join(REPORT_FILE));
+        .arg(out);
         self.environment(&mut c, job_dir, env, uuid);
         Some(c)
     }
