@@ -36,6 +36,9 @@ pub struct AppState {
     pub tasks: Arc<std::sync::OnceLock<Result<i2_tasks::Catalogue, String>>>,
     /// Pace and limits of `/events/` streams.
     pub events: events::EventSettings,
+    /// Rebuilds reports for `regenerate_report/` in a supervised subprocess; `None` on a
+    /// server without a runner (the route then answers 503).
+    pub reports: Option<Arc<i2_jobs::ReportBuilder>>,
 }
 
 impl AppState {
@@ -46,6 +49,7 @@ impl AppState {
             wake: Arc::new(tokio::sync::Notify::new()),
             tasks: Arc::new(std::sync::OnceLock::new()),
             events: events::EventSettings::default(),
+            reports: None,
         }
     }
 
@@ -63,6 +67,12 @@ impl AppState {
     /// Serve task routes from this catalogue (or explain why there is none).
     pub fn with_tasks(self, tasks: Result<i2_tasks::Catalogue, String>) -> Self {
         let _ = self.tasks.set(tasks);
+        self
+    }
+
+    /// Rebuild reports with this builder (`regenerate_report/`).
+    pub fn with_reports(mut self, reports: i2_jobs::ReportBuilder) -> Self {
+        self.reports = Some(Arc::new(reports));
         self
     }
 
