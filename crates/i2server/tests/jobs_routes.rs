@@ -494,3 +494,53 @@ async fn separate_worker_wakes_on_notify() {
     assert_eq!(status(&app, ids[0]).await, 6);
     app.finish().await;
 }
+
+/// On SQLite a running job's lease is renewed only once half of it has passed (every write
+/// can abort one of the upstream runner's deferred transactions), while cancel is still
+/// looked for at every heartbeat: a 3 s job under a 5 s lease and 200 ms heartbeats (15
+/// looks) gets its lease written at most twice (the claim and one renewal).
+#[tokio::test]
+async fn sqlite_heartbeats_rarely_write() {
+    use i2_store::{Conn, args};
+    let Some(app) = TestApp::start(Backend::Sqlite).await else {
+        return;
+    };
+    let ids = make_jobs(&app, 1).await;
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let w = tokio::spawn(worker(&app, sh("sleep 3"), "{}").run(stop_rx));
+    app.send_json(
+        "POST",
+        &format!("/api/ccp4i2/jobs/{}/run/", ids[0]),
+        Value::Null,
+    )
+    .await;
+    let mut leases = std::collections::BTreeSet::new();
+    let mut c = app.db.clone();
+    loop {
+        let row: Option<(String, Option<String>)> = c
+            .fetch_optional(
+                "SELECT state, CAST(lease_expires_at AS TEXT) FROM i2_job_queue WHERE job_id = $1",
+                args![ids[0]],
+            )
+            .await
+            .expect("row");
+        match row {
+            Some((state, _)) if state == "done" => break,
+            Some((_, Some(lease))) => {
+                leases.insert(lease);
+            }
+            _ => {}
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(!leases.is_empty());
+    assert!(
+        leases.len() <= 2,
+        "lease written {} times: {leases:?}",
+        leases.len()
+    );
+    assert_eq!(status(&app, ids[0]).await, 6);
+    stop_tx.send(true).ok();
+    w.abort();
+    app.finish().await;
+}
