@@ -27,9 +27,9 @@ mkdir -p "$T/bin" "$T/stamps"
 cat > "$T/bin/ccp4-python" <<EOF
 #!/bin/bash
 # Stamps the start and the exit of runner processes (not of report builders or other commands).
-case " \$* " in *" run_job "*) echo "\$EPOCHREALTIME" > "$T/stamps/start.\$\$" ;; esac
+case "\$*" in *run_job*) echo "\$EPOCHREALTIME" > "$T/stamps/start.\$\$" ;; esac
 "$PY" "\$@"; rc=\$?
-case " \$* " in *" run_job "*) echo "\$EPOCHREALTIME" > "$T/stamps/end.\$\$" ;; esac
+case "\$*" in *run_job*) echo "\$EPOCHREALTIME" > "$T/stamps/end.\$\$" ;; esac
 exit \$rc
 EOF
 chmod +x "$T/bin/ccp4-python"

@@ -40,6 +40,37 @@ pub const JOB_MARKER: &str = "I2SERVER_JOB_UUID";
 /// The cached report of a job, in its directory (the name upstream uses).
 pub const REPORT_FILE: &str = "report_xml.xml";
 
+/// The upstream runner, then the job's report, in one interpreter: what
+/// `python -m django run_job -ju <uuid> -y` and then
+/// `python -m django get_job_report --jobuuid <uuid> --type report --regenerate -o <file>`
+/// do, without starting Python and Django a second time (a second or two per job) between
+/// the job's end and its report. Exits with the runner's own exit code; a report that fails
+/// leaves a traceback in the log and the job's verdict unchanged.
+const RUN_THEN_REPORT: &str = r#"import sys, traceback
+import django
+from django.core.management import call_command
+from django.core.management.base import CommandError
+django.setup()
+uuid, report = sys.argv[1], sys.argv[2]
+def run(*args):
+    try:
+        call_command(*args)
+        return 0
+    except SystemExit as e:
+        return e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+    except CommandError as e:
+        print("CommandError: %s" % e, file=sys.stderr)
+        return 1
+    except BaseException:
+        traceback.print_exc()
+        return 1
+code = run("run_job", "-ju", uuid, "-y")
+sys.stdout.flush()
+run("get_job_report", "--jobuuid", uuid, "--type", "report", "--regenerate", "-o", report)
+sys.stdout.flush()
+sys.exit(code)
+"#;
+
 #[derive(Debug, Clone)]
 pub enum Runner {
     /// The upstream runner through the given Python.
@@ -67,6 +98,12 @@ impl Runner {
             .or_else(|| find_on_path("ccp4-python"))
             .unwrap_or_else(|| PathBuf::from("python3"));
         Runner::Upstream { python }
+    }
+
+    /// Whether the runner builds the job's report itself when it exits normally (the
+    /// upstream runner does, see [`RUN_THEN_REPORT`]); after a crash the worker builds it.
+    pub fn builds_report(&self) -> bool {
+        matches!(self, Runner::Upstream { .. })
     }
 
     /// Whether the runner writes the job's final status itself (the upstream runner does;
@@ -109,7 +146,8 @@ impl Runner {
         let mut cmd = match self {
             Runner::Upstream { python } => {
                 let mut c = Command::new(python);
-                c.args(["-m", "django", "run_job", "-ju", uuid, "-y"]);
+                c.args(["-c", RUN_THEN_REPORT, uuid])
+                    .arg(job_dir.join(REPORT_FILE));
                 c
             }
             Runner::Command { argv } => {

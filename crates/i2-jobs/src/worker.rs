@@ -276,7 +276,9 @@ impl Worker {
         let _ = process::kill_group(pgid);
         // The report is built before the job shows its final status, so a client that sees
         // Finished can read the report at once.
-        if !cancelled && limit.is_none() && status.is_ok() {
+        let reported =
+            self.runner.builds_report() && matches!(&status, Ok(e) if e.status.code().is_some());
+        if !cancelled && limit.is_none() && status.is_ok() && !reported {
             self.build_report(&uuid, &job_dir, &log).await;
         }
         let outcome = match &status {
