@@ -4,7 +4,10 @@
 # the same upstream runner and Python:
 #   1. POST jobs/{id}/run/  ->  the job's process starts
 #   2. the job's process exits  ->  Finished visible through GET jobs/{id}/
-#   3. POST run/  ->  Finished visible (what a client waits for)
+#   3. POST run/  ->  Finished visible
+#   4. POST run/  ->  the finished job's report received (GET report_xml/ once Finished shows:
+#      what a client waits for; the reference builds a report when first asked, i2server
+#      builds it in the runner's interpreter before Finished shows)
 # The runner's Python is a small bash wrapper ("ccp4-python", which the reference server
 # prefers on PATH; i2server gets it as CCP4I2_PYTHON) that stamps $EPOCHREALTIME when a
 # run_job process starts and when it exits, then passes the exit code on. The client polls
@@ -57,8 +60,8 @@ wait_health $REFPORT
 "$PY" bench/jobs_driver.py "$REFPORT" "$T/stamps" "$JOBS" "$ROOT" > "$T/ref.res"
 stop $REFPID
 
-read -r I_START I_FIN I_TOTAL < "$T/i2.res"
-read -r R_START R_FIN R_TOTAL < "$T/ref.res"
+read -r I_START I_FIN I_TOTAL I_REP < "$T/i2.res"
+read -r R_START R_FIN R_TOTAL R_REP < "$T/ref.res"
 ratio() { "$PY" -c "import sys; a, b = float(sys.argv[1]), float(sys.argv[2]); print(f'{a / b:.1f}x' if b > 0 and a > 0 else 'n/a')" "$1" "$2"; }
 {
   echo "| median of $JOBS freerflag jobs ($(nproc) cores, SQLite, one worker) | i2server | reference 3.0.1 | reference / i2server |"
@@ -66,4 +69,5 @@ ratio() { "$PY" -c "import sys; a, b = float(sys.argv[1]), float(sys.argv[2]); p
   echo "| POST run/ -> job process started | $I_START ms | $R_START ms | $(ratio "$R_START" "$I_START") |"
   echo "| job process exited -> Finished visible | $I_FIN ms | $R_FIN ms | $(ratio "$R_FIN" "$I_FIN") |"
   echo "| POST run/ -> Finished visible | $I_TOTAL ms | $R_TOTAL ms | $(ratio "$R_TOTAL" "$I_TOTAL") |"
+  echo "| POST run/ -> finished job's report received | $I_REP ms | $R_REP ms | $(ratio "$R_REP" "$I_REP") |"
 } | tee "$OUT/jobs.md"

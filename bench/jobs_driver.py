@@ -1,7 +1,8 @@
 """Drives one server for bench/jobs.sh: per job, create a freerflag task, upload its
 F_SIGF, POST run/, poll GET jobs/{id}/ every 5 ms until Finished, and pair the times with
 the runner wrapper's start/exit stamps. Prints median milliseconds:
-run->start, exit->Finished visible, run->Finished visible."""
+run->start, exit->Finished visible, run->Finished visible, run->report of the finished job
+received (the reference builds reports when first asked; i2server before Finished shows)."""
 import glob
 import http.client
 import json
@@ -51,7 +52,7 @@ for _ in range(3000):
     time.sleep(0.01)
 st, p = post_json("/projects/", {"name": "bench", "directory": "__default__"})
 assert st == 201, (st, p)
-starts, fins, totals = [], [], []
+starts, fins, totals, reports = [], [], [], []
 for i in range(jobs):
     st, r = post_json(f"/projects/{p['id']}/create_task/", {"task_name": "freerflag"})
     assert st == 200, (st, r)
@@ -68,6 +69,10 @@ for i in range(jobs):
             break
         time.sleep(POLL)
     assert j["status"] == 6, f"job {job} ended with status {j['status']}"
+    # What a client shows next: the finished job's report.
+    st, rep = call("GET", f"/jobs/{job}/report_xml/")
+    t_report = time.time()
+    assert st == 200 and "CCP4i2Report" in rep["data"]["xml"], (st, str(rep)[:300])
     new = sorted(set(glob.glob(os.path.join(stamps, "start.*"))) - before)
     assert len(new) == 1, new
     pid = new[0].rsplit(".", 1)[1]
@@ -81,7 +86,8 @@ for i in range(jobs):
     starts.append((t_start - t_run) * 1000)
     fins.append((t_fin - t_end) * 1000)
     totals.append((t_fin - t_run) * 1000)
+    reports.append((t_report - t_run) * 1000)
     print(f"job {job}: run->start {starts[-1]:.1f} ms, exit->Finished {fins[-1]:.1f} ms, "
-          f"run->Finished {totals[-1]:.1f} ms (runner lived {(t_end - t_start) * 1000:.0f} ms)",
+          f"run->Finished {totals[-1]:.1f} ms, run->report {reports[-1]:.1f} ms (runner lived {(t_end - t_start) * 1000:.0f} ms)",
           file=sys.stderr)
-print(" ".join(f"{statistics.median(x):.1f}" for x in (starts, fins, totals)))
+print(" ".join(f"{statistics.median(x):.1f}" for x in (starts, fins, totals, reports)))
