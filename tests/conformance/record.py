@@ -594,6 +594,34 @@ def build_upload_steps():
 
 
 # ---------------------------------------------------------------------------
+# jobs.json: run_local, regenerate_report, active_jobs (--sequence jobs)
+# Only exchanges whose answer does not depend on how fast a job runs: the replay has no
+# workers, so a queued job stays queued there (synchronous run_local is tested end to end
+# in jobs_routes.rs instead).
+# ---------------------------------------------------------------------------
+
+def build_jobs_steps():
+    s = []
+    add = s.append
+    add(X("projects_create", "POST", "/projects/", J({"name": "jobsconf", "directory": "__default__"})))
+    add(X("create_task_freerflag", "POST", "/projects/1/create_task/", J({"task_name": "freerflag"})))
+    add(X("create_task_ctruncate", "POST", "/projects/1/create_task/", J({"task_name": "ctruncate"})))
+    add(X("active_jobs_none", "GET", "/active_jobs/"))
+    # --- regenerate_report ------------------------------------------------------------
+    add(X("regenerate_report_pending", "POST", "/jobs/1/regenerate_report/"))
+    add(X("regenerate_report_unknown_job", "POST", "/jobs/99/regenerate_report/"))
+    add(X("regenerate_report_get_not_allowed", "GET", "/jobs/1/regenerate_report/", compare="status"))
+    # --- run_local ----------------------------------------------------------------------
+    add(X("run_local_unknown_job", "POST", "/jobs/99/run_local/"))
+    add(X("run_local_needs_ccp4", "POST", "/jobs/2/run_local/", J({})))
+    add(X("run_local_needs_ccp4_sync", "POST", "/jobs/2/run_local/", J({"synchronous": True})))
+    add(X("run_local_get_not_allowed", "GET", "/jobs/1/run_local/", compare="status"))
+    add(X("run_local_queue_fallback", "POST", "/jobs/2/run_local/", J({"on_unavailable": "queue"})))
+    add(X("run_local_ccp4_free", "POST", "/jobs/1/run_local/", RAW("application/json", "{not json")))
+    return s
+
+
+# ---------------------------------------------------------------------------
 # Machinery
 # ---------------------------------------------------------------------------
 
@@ -695,8 +723,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--base", default="http://127.0.0.1:8765")
     ap.add_argument("--out", required=True)
-    ap.add_argument("--sequence", choices=["foundation", "uploads"], default="foundation",
-                    help="foundation.json (default) or uploads.json")
+    ap.add_argument("--sequence", choices=["foundation", "uploads", "jobs"], default="foundation",
+                    help="foundation.json (default), uploads.json or jobs.json")
     args = ap.parse_args()
 
     # Refuse to record against a server that is not fresh: ids would not line up.
@@ -710,7 +738,7 @@ def main():
     projects_dir = None
     project_dirs = {}  # project name -> absolute directory, learned from responses
 
-    steps = build_steps() if args.sequence == "foundation" else build_upload_steps()
+    steps = {"foundation": build_steps, "uploads": build_upload_steps, "jobs": build_jobs_steps}[args.sequence]()
     for step in steps:
         name = step["name"]
         assert name not in by_name, "duplicate exchange name " + name

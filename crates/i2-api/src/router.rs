@@ -11,7 +11,9 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use crate::AppState;
 use crate::crud;
 use crate::error::ApiError;
-use crate::routes::{digests, files, groups, jobs, misc, projects, reports, tags, tasks, uploads};
+use crate::routes::{
+    digests, files, groups, jobs, misc, projects, reports, runs, tags, tasks, uploads,
+};
 
 pub const PREFIX: &str = "/api/ccp4i2";
 
@@ -21,7 +23,7 @@ fn api_routes() -> Router<AppState> {
         // Service
         .route("/health/", get(misc::health).post(misc::health_post))
         .route("/version/", get(misc::version))
-        .route("/active_jobs/", get(misc::active_jobs))
+        .route("/active_jobs/", get(runs::active_jobs))
         .route("/task_lookup/", get(tasks::task_lookup))
         .route("/events/", get(crate::events::events))
         // Projects
@@ -113,6 +115,11 @@ fn api_routes() -> Router<AppState> {
         )
         .route("/jobs/{id}/dependent_jobs/", get(jobs::dependent_jobs))
         .route("/jobs/{id}/run/", post(jobs::run))
+        .route("/jobs/{id}/run_local/", post(runs::run_local))
+        .route(
+            "/jobs/{id}/regenerate_report/",
+            post(runs::regenerate_report),
+        )
         .route("/jobs/{id}/clone/", post(tasks::clone))
         .route("/jobs/{id}/report_xml/", get(reports::report_xml))
         .route("/jobs/{id}/container/", get(tasks::container))

@@ -494,3 +494,13 @@ async fn uploads_conformance_sqlite() {
 async fn uploads_conformance_postgres() {
     run(Backend::Postgres, "uploads.json").await;
 }
+
+#[tokio::test]
+async fn jobs_conformance_sqlite() {
+    run(Backend::Sqlite, "jobs.json").await;
+}
+
+#[tokio::test]
+async fn jobs_conformance_postgres() {
+    run(Backend::Postgres, "jobs.json").await;
+}

@@ -7,6 +7,7 @@ pub mod jobs;
 pub mod misc;
 pub mod projects;
 pub mod reports;
+pub mod runs;
 pub mod tags;
 pub mod tasks;
 pub mod uploads;
