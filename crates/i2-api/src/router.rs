@@ -123,6 +123,11 @@ fn api_routes() -> Router<AppState> {
         )
         .route("/jobs/{id}/set_parameter/", post(tasks::set_parameter))
         .route("/jobs/{id}/get_parameter/", get(tasks::get_parameter))
+        .route("/jobs/{id}/validation/", get(tasks::validation))
+        .route(
+            "/jobs/{id}/run_time_validation/",
+            get(tasks::run_time_validation),
+        )
         .route(
             "/jobs/{id}/upload_file_param/",
             post(uploads::upload_file_param),

@@ -36,9 +36,9 @@ pub struct JobParams {
     /// Container JSON with the job's values.
     tree: Value,
     /// Object paths of explicitly set parameters.
-    set: HashSet<String>,
+    pub(crate) set: HashSet<String>,
     /// Object paths of parameters whose def.xml gives a default.
-    defaulted: HashSet<String>,
+    pub(crate) defaulted: HashSet<String>,
 }
 
 /// A successful `set_parameter`: the response `data` and the new `input_params.xml` text.
@@ -452,6 +452,10 @@ fn collect_defaults(c: &ContainerDef, path: &str, out: &mut HashSet<String>) {
             Item::Content(content) => match content.qualifiers.get("default") {
                 None | Some(Value::Null) => {}
                 Some(Value::String(s)) if s == "None" => {}
+                // A number parameter whose default is not a number (`Auto`) stays unset.
+                Some(Value::String(s))
+                    if matches!(content.class_name.as_str(), "CInt" | "CFloat")
+                        && py_float(s).is_none() => {}
                 Some(Value::Object(d)) => {
                     for k in d.keys() {
                         out.insert(format!("{p}.{k}"));
@@ -466,14 +470,14 @@ fn collect_defaults(c: &ContainerDef, path: &str, out: &mut HashSet<String>) {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum NodeKind {
+pub(crate) enum NodeKind {
     Scalar(Kind),
     List,
     Composite,
     Container,
 }
 
-fn node_kind(node: &Value) -> NodeKind {
+pub(crate) fn node_kind(node: &Value) -> NodeKind {
     if node.get("_class").and_then(Value::as_str) == Some("CContainer") {
         return NodeKind::Container;
     }
@@ -489,13 +493,13 @@ fn node_kind(node: &Value) -> NodeKind {
     }
 }
 
-fn path_of(node: &Value) -> &str {
+pub(crate) fn path_of(node: &Value) -> &str {
     node.get("_objectPath")
         .and_then(Value::as_str)
         .unwrap_or("")
 }
 
-fn child<'a>(node: &'a Value, name: &str) -> Option<&'a Value> {
+pub(crate) fn child<'a>(node: &'a Value, name: &str) -> Option<&'a Value> {
     node.get("_value")?.as_object()?.get(name)
 }
 
@@ -640,14 +644,14 @@ fn py_repr_str(s: &str) -> String {
 }
 
 /// Python's `str()` of a JSON value as `json.loads` gives it.
-fn py_str(v: &Value) -> String {
+pub(crate) fn py_str(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
         other => py_repr(other),
     }
 }
 
-fn py_repr(v: &Value) -> String {
+pub(crate) fn py_repr(v: &Value) -> String {
     match v {
         Value::Null => "None".into(),
         Value::Bool(b) => if *b { "True" } else { "False" }.into(),

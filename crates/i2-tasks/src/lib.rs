@@ -43,6 +43,7 @@ pub mod jobparams;
 pub mod params;
 pub mod paramsxml;
 pub mod registry;
+pub mod validity;
 pub mod xml;
 
 pub use catalogue::Catalogue;

@@ -540,3 +540,134 @@ pub async fn clone(
         Json(jobs::job_json(&mut s.conn(), &job).await?),
     ))
 }
+
+/// Project directories by project uuid for every file parameter of `params` (the job's own
+/// project first), so file paths can be resolved without further queries.
+async fn file_project_dirs(
+    s: &AppState,
+    project: &RecordRow,
+    params: &JobParams,
+) -> ApiResult<HashMap<String, PathBuf>> {
+    let mut dirs = HashMap::new();
+    dirs.insert(
+        uuid_of(project, &PROJECT).replace('-', ""),
+        projects::project_dir(project),
+    );
+    let mut wanted = Vec::new();
+    collect_file_projects(params.container_json(), &mut wanted);
+    let mut c = s.conn();
+    for u in wanted {
+        let key = u.replace('-', "");
+        if dirs.contains_key(&key) {
+            continue;
+        }
+        let Ok(id) = uuid::Uuid::parse_str(&u) else {
+            continue;
+        };
+        let rows = records::list(
+            &mut c,
+            &PROJECT,
+            &[records::Filter {
+                column: "uuid",
+                value: Arg::Uuid(id),
+            }],
+            "id",
+            Default::default(),
+        )
+        .await?;
+        if let Some(row) = rows.first() {
+            dirs.insert(key, projects::project_dir(row));
+        }
+    }
+    Ok(dirs)
+}
+
+fn collect_file_projects(node: &Value, out: &mut Vec<String>) {
+    match node.get("_value") {
+        Some(Value::Object(m)) => {
+            if let Some(p) = m
+                .get("project")
+                .and_then(|p| p.get("_value"))
+                .and_then(Value::as_str)
+                .filter(|p| !p.is_empty())
+                && m.contains_key("baseName")
+            {
+                out.push(p.to_string());
+            }
+            for c in m.values() {
+                collect_file_projects(c, out);
+            }
+        }
+        Some(Value::Array(items)) => items.iter().for_each(|i| collect_file_projects(i, out)),
+        _ => {}
+    }
+}
+
+/// The full path of a file parameter, as upstream resolves it: an absolute `baseName` as it
+/// is, else the file's project directory (the job's when unknown), `relPath`, `baseName`.
+fn file_full_path(node: &Value, dirs: &HashMap<String, PathBuf>, own: &FsPath) -> Option<String> {
+    let part = |k: &str| {
+        node.get("_value")
+            .and_then(|v| v.get(k))
+            .and_then(|v| v.get("_value"))
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .trim()
+            .to_string()
+    };
+    let base = part("baseName");
+    if base.is_empty() {
+        return None;
+    }
+    if FsPath::new(&base).is_absolute() {
+        return Some(base);
+    }
+    let mut full = dirs
+        .get(&part("project").replace('-', ""))
+        .cloned()
+        .unwrap_or_else(|| own.to_path_buf());
+    let rel = part("relPath");
+    if !rel.is_empty() {
+        full.push(rel);
+    }
+    full.push(base);
+    Some(full.to_string_lossy().into_owned())
+}
+
+async fn validation_report(s: &AppState, id: &str, run_time: bool) -> ApiResult<Json<Value>> {
+    let job = jobs::fetch_job(s, id)
+        .await
+        .map_err(|e| jobs::envelope_404(e, "Job not found: Job matching query does not exist."))?;
+    let (project, _, params, _) = load_params(s, &job).await?;
+    let dirs = file_project_dirs(s, &project, &params).await?;
+    let own = projects::project_dir(&project);
+    let full_path = |n: &Value| file_full_path(n, &dirs, &own);
+    let exists = |p: &str| FsPath::new(p).exists();
+    let ctx = i2_tasks::validity::FileContext {
+        full_path: &full_path,
+        exists: &exists,
+    };
+    let findings = if run_time {
+        params.run_time_validity(&ctx)
+    } else {
+        params.validity(&ctx)
+    };
+    let xml = i2_tasks::validity::report_xml(&findings);
+    Ok(Json(json!({"success": true, "data": {"xml": xml}})))
+}
+
+/// `GET jobs/{id}/validation/`: the generic parameter checks as an `<errorReportList>`.
+pub async fn validation(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    validation_report(&s, &id, false).await
+}
+
+/// `GET jobs/{id}/run_time_validation/`: the checks made before a job runs.
+pub async fn run_time_validation(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    validation_report(&s, &id, true).await
+}
