@@ -583,11 +583,10 @@ def build_upload_steps():
     add(X("container_modelcraft_after_uploads", "GET", "/jobs/8/container/", deviation=ASU_ORDER))
     add(X("params_xml_modelcraft_after_uploads", "GET", "/jobs/8/params_xml/", deviation=ASU_ORDER))
     # upstream creates the job row before it finds out that the task does not exist: keep it last
-    # Upstream fills a new job's file inputs from the project's files; i2server does not yet.
-    gap = ("not implemented yet: upstream's create_task fills a new job's file inputs from the "
-           "project's existing files (here modelcraft's F_SIGF and FREERFLAG from earlier imports)")
+    # create_task fills a new job's file inputs from the latest job back (auto_context): here
+    # modelcraft's F_SIGF, FREERFLAG, PHASES and ASUIN from earlier imports.
     add(X("create_task_after_uploads", "POST", "/projects/1/create_task/", J({"task_name": "modelcraft"})))
-    add(X("params_xml_filled_from_project", "GET", "/jobs/9/params_xml/", known_gap=gap))
+    add(X("params_xml_filled_from_project", "GET", "/jobs/9/params_xml/", deviation=ASU_ORDER))
     add(X("create_task_unknown_task", "POST", "/projects/1/create_task/", J({"task_name": "no_such_task"}),
           quirk="unknown task: the job row is created, then 500 'NoneType' object is not callable"))
     return s

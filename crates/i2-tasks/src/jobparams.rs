@@ -186,6 +186,16 @@ impl JobParams {
 
     /// The parameter file upstream writes for these parameters.
     pub fn to_xml(&self, header: &HeaderInfo) -> String {
+        self.write(header, false)
+    }
+
+    /// The parameter file upstream writes when it creates a job: every `inputData` parameter
+    /// (with the values given so far), elsewhere only what is set.
+    pub fn to_fresh_xml(&self, header: &HeaderInfo) -> String {
+        self.write(header, true)
+    }
+
+    fn write(&self, header: &HeaderInfo, fresh: bool) -> String {
         let is_set = |n: &Value| {
             if is_file(n) {
                 // A file counts as set when its baseName is.
@@ -203,7 +213,7 @@ impl JobParams {
             &self.tree,
             Selection {
                 is_set: &is_set,
-                fresh: false,
+                fresh,
             },
         )
     }
@@ -287,6 +297,59 @@ impl JobParams {
             node = next.ok_or_else(|| format!("Element not found in path '{normalized}'"))?;
         }
         Ok(node)
+    }
+
+    /// Appends a fresh item (a copy of the list's `_subItem`) to the list at `list_path` and
+    /// returns the new item's object path.
+    pub fn append_item(&mut self, list_path: &str) -> Result<String, String> {
+        let normalized = normalize(list_path);
+        let segments: Vec<&str> = normalized.split('.').collect();
+        let search: &[&str] = if segments.len() > 1 {
+            &segments[1..]
+        } else {
+            &segments
+        };
+        let route = find_route(&self.tree, search, &normalized)?;
+        let node = node_at_mut(&mut self.tree, &route)
+            .ok_or_else(|| format!("Element not found in path '{normalized}'"))?;
+        let list_path = path_of(node).to_string();
+        let template = node
+            .get("_subItem")
+            .cloned()
+            .ok_or_else(|| format!("'{normalized}' is not a list"))?;
+        let Some(Value::Array(items)) = node.get_mut("_value") else {
+            return Err(format!("'{normalized}' is not a list"));
+        };
+        let i = items.len();
+        let item_path = format!("{list_path}[{i}]");
+        items.push(retarget(&template, &format!("{list_path}[?]"), &item_path));
+        let order: Vec<Value> = (0..=i).map(|k| Value::String(k.to_string())).collect();
+        if let Some(m) = node.as_object_mut() {
+            m.insert("_CONTENTS_ORDER".into(), Value::Array(order));
+        }
+        Ok(item_path)
+    }
+
+    /// Assigns the parts of a file parameter (or any composite) from a dict, as upstream's
+    /// `set(dict)` does; parts not in `parts` keep their values.
+    pub fn set_parts(
+        &mut self,
+        object_path: &str,
+        parts: &Map<String, Value>,
+    ) -> Result<(), String> {
+        let normalized = normalize(object_path);
+        let segments: Vec<&str> = normalized.split('.').collect();
+        let search: &[&str] = if segments.len() > 1 {
+            &segments[1..]
+        } else {
+            &segments
+        };
+        let route = find_route(&self.tree, search, &normalized)?;
+        let defaulted = &self.defaulted;
+        let set = &mut self.set;
+        let node = node_at_mut(&mut self.tree, &route)
+            .ok_or_else(|| format!("Element not found in path '{normalized}'"))?;
+        update(node, parts, set, defaulted).map_err(|r| r.message)
     }
 
     /// `POST /jobs/{id}/set_parameter/` with `{object_path, value}`; `header` is written into the

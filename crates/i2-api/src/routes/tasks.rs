@@ -23,6 +23,7 @@ use serde_json::{Value, json};
 use crate::AppState;
 use crate::body::Input;
 use crate::error::{ApiError, ApiResult};
+use crate::routes::context::{ProjectFiles, fill_from_context};
 use crate::routes::{jobs, projects};
 
 pub const INPUT_PARAMS: &str = "input_params.xml";
@@ -177,6 +178,34 @@ pub async fn create_task(
     let header = header_for(&s, &project, &job);
     let mut params = JobParams::fresh(&def, &task);
     let mut xml = def.input_params_xml(&header);
+    // Inputs from an earlier job: the one named, else (unless `auto_context` is false) the
+    // project's latest top-level job.
+    let job_id = job.pk().as_i64().unwrap_or_default();
+    let named = match input.str("context_job_uuid").filter(|u| !u.is_empty()) {
+        Some(u) => Some(uuid::Uuid::parse_str(u.trim()).map_err(|_| {
+            ApiError::envelope(StatusCode::BAD_REQUEST, "context_job_uuid is not a UUID")
+        })?),
+        None => None,
+    };
+    let auto = !matches!(input.get("auto_context"), Some(Value::Bool(false)));
+    if named.is_some() || auto {
+        let files = ProjectFiles::load(
+            &mut s.conn(),
+            pid,
+            &uuid_of(&project, &PROJECT),
+            projects::project_dir(&project),
+        )
+        .await?;
+        let context = match named {
+            Some(u) => job_id_by_uuid(&s, u).await?,
+            None => files.latest_top_job(job_id),
+        };
+        if let Some(ctx) = context
+            && fill_from_context(&mut params, &files, ctx) > 0
+        {
+            xml = params.to_fresh_xml(&header);
+        }
+    }
     if let Some(Value::Object(given)) = input.get("input_params") {
         for (k, v) in given {
             let path = format!("{task}.{k}");
@@ -670,4 +699,70 @@ pub async fn run_time_validation(
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
     validation_report(&s, &id, true).await
+}
+
+/// The id of the job with this uuid, if there is one.
+async fn job_id_by_uuid(s: &AppState, u: uuid::Uuid) -> ApiResult<Option<i64>> {
+    let rows = records::list(
+        &mut s.conn(),
+        &JOB,
+        &[records::Filter {
+            column: "uuid",
+            value: Arg::Uuid(u),
+        }],
+        "id",
+        Default::default(),
+    )
+    .await?;
+    Ok(rows.first().and_then(|r| r.pk().as_i64()))
+}
+
+/// `POST jobs/{id}/set_context_job/` with `{context_job_uuid}`: fills the job's input files
+/// from that job's (or an earlier job's) files and answers the job. Unlike upstream, a job
+/// that is no longer Pending is refused (its parameters are a record of what ran).
+pub async fn set_context_job(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    input: Input,
+) -> ApiResult<Json<Value>> {
+    input.require_object()?;
+    let job = jobs::fetch_job(&s, &id)
+        .await
+        .map_err(|e| jobs::envelope_404(e, "Job matching query does not exist."))?;
+    let Some(u) = input.str("context_job_uuid") else {
+        return Err(ApiError::envelope(
+            StatusCode::BAD_REQUEST,
+            "context_job_uuid is required",
+        ));
+    };
+    let u = uuid::Uuid::parse_str(u.trim()).map_err(|_| {
+        ApiError::envelope(StatusCode::BAD_REQUEST, "context_job_uuid is not a UUID")
+    })?;
+    if !editable(&job) {
+        return Err(ApiError::envelope(
+            StatusCode::BAD_REQUEST,
+            "Parameters can only be changed while the job is pending",
+        ));
+    }
+    let Some(ctx) = job_id_by_uuid(&s, u).await? else {
+        return Err(ApiError::envelope(
+            StatusCode::NOT_FOUND,
+            "Job matching query does not exist.",
+        ));
+    };
+    let (project, _, mut params, dir) = load_params(&s, &job).await?;
+    let files = ProjectFiles::load(
+        &mut s.conn(),
+        project.pk().as_i64().unwrap_or_default(),
+        &uuid_of(&project, &PROJECT),
+        projects::project_dir(&project),
+    )
+    .await?;
+    fill_from_context(&mut params, &files, ctx);
+    write_atomic(
+        &dir.join(INPUT_PARAMS),
+        &params.to_xml(&header_for(&s, &project, &job)),
+    )?;
+    let body = jobs::job_json(&mut s.conn(), &job).await?;
+    Ok(Json(json!({"success": true, "data": {"new_job": body}})))
 }
