@@ -26,7 +26,7 @@
 //! start-up (on [`Error::NoClassCache`], run [`classes::generate_cache`] with the installation's Python,
 //! e.g. from `i2server tasks --refresh`),
 //! then `cat.task_lookup()`, `cat.definition(task)?.container_json(task)` and
-//! `cat.definition(task)?.expanded_def_xml()` per request (definitions are not cached yet).
+//! `cat.definition(task)?.expanded_def_xml()` per request (definitions are parsed once and kept).
 //!
 //! Tests compare against recordings of the reference server in `tests/fixtures/` (re-record with
 //! `tests/record_containers.py`). They need `I2_CCP4I2_ROOT` (the ccp4i2 package directory) and
@@ -44,6 +44,7 @@ pub mod params;
 pub mod paramsxml;
 pub mod registry;
 pub mod validity;
+pub mod whatnext;
 pub mod xml;
 
 pub use catalogue::Catalogue;

@@ -766,3 +766,55 @@ pub async fn set_context_job(
     let body = jobs::job_json(&mut s.conn(), &job).await?;
     Ok(Json(json!({"success": true, "data": {"new_job": body}})))
 }
+
+/// `GET jobs/{id}/what_next/`: the tasks the job's plugin suggests next (its `WHATNEXT`), each
+/// with upstream's fields; `Status: Failed` and no result when the plugin names none.
+pub async fn what_next(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let job = jobs::fetch_job(&s, &id)
+        .await
+        .map_err(|e| jobs::envelope_404(e, "Job matching query does not exist."))?;
+    let cat = catalogue(&s)?;
+    let task = text(&job, &JOB, "task_name");
+    let data = match cat.what_next(&task) {
+        Some(list) => {
+            let result: Vec<Value> = list
+                .iter()
+                .map(|t| {
+                    let title = cat
+                        .task(t)
+                        .and_then(|i| i.short_title.clone().or_else(|| i.title.clone()));
+                    json!({"taskName": t, "shortTitle": t, "title": title})
+                })
+                .collect();
+            json!({"Status": "Success", "result": result})
+        }
+        None => json!({"Status": "Failed", "result": []}),
+    };
+    Ok(Json(json!({"success": true, "data": data})))
+}
+
+/// `GET jobs/{id}/i2run_command/`. Upstream 3.0.1 walks a container in which it finds no set
+/// parameter (recorded: also after set_parameter and file uploads), so its command is always
+/// the task and the project name; this answers the same.
+pub async fn i2run_command(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let job = jobs::fetch_job(&s, &id).await.map_err(|e| match e {
+        ApiError::NotFound(_) | ApiError::NotFoundPlain => ApiError::envelope(
+            StatusCode::BAD_REQUEST,
+            "Job matching query does not exist.",
+        ),
+        other => other,
+    })?;
+    let project = project_of(&s, &job).await?;
+    let command = format!(
+        "{} --project_name {} ",
+        text(&job, &JOB, "task_name"),
+        text(&project, &PROJECT, "name")
+    );
+    Ok(Json(json!({"success": true, "data": {"command": command}})))
+}
