@@ -40,6 +40,7 @@ pub mod error;
 pub mod include;
 pub mod install;
 pub mod jobparams;
+pub mod methods;
 pub mod params;
 pub mod paramsxml;
 pub mod registry;

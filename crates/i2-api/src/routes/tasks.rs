@@ -818,3 +818,68 @@ pub async fn i2run_command(
     );
     Ok(Json(json!({"success": true, "data": {"command": command}})))
 }
+
+/// `POST jobs/{id}/object_method/` `{object_path, method_name, args?, kwargs?}`: the methods of
+/// parameter objects the web client calls that need no CCP4 program, computed natively
+/// (`i2_tasks::methods`). Any other name is a 400 naming what is available; no name is ever
+/// looked up and called.
+pub async fn object_method(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    input: Input,
+) -> ApiResult<Json<Value>> {
+    input.require_object()?;
+    let job = jobs::fetch_job(&s, &id)
+        .await
+        .map_err(|e| jobs::envelope_404(e, "Job matching query does not exist."))?;
+    let (Some(path), Some(method)) = (input.str("object_path"), input.str("method_name")) else {
+        return Err(ApiError::envelope(
+            StatusCode::BAD_REQUEST,
+            "object_path and method_name are required",
+        ));
+    };
+    let args = match input.get("args") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(a)) => a.clone(),
+        Some(_) => {
+            return Err(ApiError::envelope(
+                StatusCode::BAD_REQUEST,
+                "args must be a list",
+            ));
+        }
+    };
+    let kwargs = input.get("kwargs").cloned().unwrap_or(json!({}));
+    let (_, _, params, _) = load_params(&s, &job).await?;
+    let node = params
+        .find_node(&path)
+        .map_err(|e| ApiError::envelope(StatusCode::BAD_REQUEST, e))?;
+    match i2_tasks::methods::call(node, &method, &args, &kwargs) {
+        Ok(result) => Ok(Json(json!({"success": true, "data": {"result": result}}))),
+        Err(e) => Err(ApiError::envelope(StatusCode::BAD_REQUEST, e.to_string())),
+    }
+}
+
+/// `POST jobs/{id}/plugin_method/`: the plugin methods the web client calls
+/// (`compute_anomalous_scattering`, `estimate_num_substructure`, `import_tls_from_file`,
+/// `import_tls_from_text`, `suggest_tls_groups`) need CCP4 libraries or model analysis that
+/// i2server does not have natively: every name is a 400 saying so. No name is ever called.
+pub async fn plugin_method(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    input: Input,
+) -> ApiResult<Json<Value>> {
+    input.require_object()?;
+    jobs::fetch_job(&s, &id)
+        .await
+        .map_err(|e| jobs::envelope_404(e, "Job matching query does not exist."))?;
+    let Some(method) = input.str("method_name") else {
+        return Err(ApiError::envelope(
+            StatusCode::BAD_REQUEST,
+            "method_name is required",
+        ));
+    };
+    Err(ApiError::envelope(
+        StatusCode::BAD_REQUEST,
+        format!("Plugin method '{method}' is not available in i2server"),
+    ))
+}
