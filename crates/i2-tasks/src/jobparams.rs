@@ -1013,8 +1013,10 @@ fn import_value(
         let Some(text) = elem_text(el) else { return };
         let text = text.trim();
         if let NodeKind::Scalar(kind) = node_kind(node) {
+            // A value outside min/max is refused by upstream's setter when the file is read:
+            // the parameter stays unset (a fresh file holds 0 for unset numbers).
             let v = Value::String(text.to_string());
-            let _ = assign(node, kind, &v, set, defaulted, false);
+            let _ = assign(node, kind, &v, set, defaulted, true);
         }
         return;
     }

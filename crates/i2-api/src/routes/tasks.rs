@@ -206,20 +206,29 @@ pub async fn create_task(
             xml = params.to_fresh_xml(&header);
         }
     }
+    // `input_params` names parameters of `inputData` (others are ignored, as upstream does);
+    // they override what the context gave.
     if let Some(Value::Object(given)) = input.get("input_params") {
+        let mut changed = false;
         for (k, v) in given {
-            let path = format!("{task}.{k}");
-            let path = if k.contains('.') {
-                path
-            } else {
-                find_param_path(&params, &task, k)
-            };
+            let path = format!("{task}.container.inputData.{k}");
+            let known = params.find_node(&path).is_ok_and(|n| {
+                n.get("_objectPath").and_then(Value::as_str)
+                    == Some(format!("{task}.container.inputData.{k}").as_str())
+            });
+            if !known {
+                tracing::warn!(task = %task, param = %k, "input_params: no such inputData parameter");
+                continue;
+            }
             match params.set_parameter(&path, v, &header) {
-                Ok(out) => xml = out.xml,
+                Ok(_) => changed = true,
                 Err(e) => {
                     tracing::warn!(task = %task, param = %k, error = %e.error, "input_params entry not applied")
                 }
             }
+        }
+        if changed {
+            xml = params.to_fresh_xml(&header);
         }
     }
     write_atomic(&dir.join(INPUT_PARAMS), &xml)?;
@@ -285,23 +294,6 @@ async fn insert_job(
 
 fn drf_pk(row: &RecordRow) -> Arg {
     crate::drf::cell_arg(row.pk())
-}
-
-/// `input_params` keys are bare parameter names; find the container that holds one.
-fn find_param_path(params: &JobParams, task: &str, name: &str) -> String {
-    let tree = params.container_json();
-    if let Some(order) = tree.get("_value").and_then(Value::as_object) {
-        for (container, node) in order {
-            if node
-                .get("_value")
-                .and_then(Value::as_object)
-                .is_some_and(|m| m.contains_key(name))
-            {
-                return format!("{task}.container.{container}.{name}");
-            }
-        }
-    }
-    format!("{task}.container.inputData.{name}")
 }
 
 /// Load the job's parameters: `input_params.xml` for a job still being edited, the runner's
@@ -562,7 +554,7 @@ pub async fn clone(
         .map_err(|e| ApiError::internal(format!("creating {}: {e}", dir.display())))?;
     write_atomic(
         &dir.join(INPUT_PARAMS),
-        &params.to_xml(&header_for(&s, &project, &job)),
+        &params.to_fresh_xml(&header_for(&s, &project, &job)),
     )?;
     Ok((
         StatusCode::CREATED,
@@ -759,9 +751,10 @@ pub async fn set_context_job(
     )
     .await?;
     fill_from_context(&mut params, &files, ctx);
+    // Upstream saves the whole container here (as after an upload).
     write_atomic(
         &dir.join(INPUT_PARAMS),
-        &params.to_xml(&header_for(&s, &project, &job)),
+        &params.to_full_xml(&header_for(&s, &project, &job)),
     )?;
     let body = jobs::job_json(&mut s.conn(), &job).await?;
     Ok(Json(json!({"success": true, "data": {"new_job": body}})))
