@@ -19,6 +19,10 @@
 //!   `input_params.xml`, [`JobParams::set_parameter`] / [`JobParams::get_parameter`] (the
 //!   `set_parameter` / `get_parameter` endpoints), [`JobParams::to_xml`];
 //!   [`TaskDef::container_json_with_values`].
+//! - [`validity`]: upstream's parameter validation ([`JobParams::validity`], the `validation/`
+//!   endpoints) and its `<errorReportList>` document.
+//! - [`whatnext`]: a plugin's `WHATNEXT` from its source ([`Catalogue::what_next`]).
+//! - [`methods`]: the `object_method/` calls computed natively.
 //! - [`params`]: reading params files ([`params::ParamsFile`]): header and values by path.
 //! - [`error`]: [`Error`], each variant naming the file or task concerned.
 //!

@@ -8,8 +8,10 @@ use std::collections::HashMap;
 use std::path::{Path as FsPath, PathBuf};
 
 use axum::Json;
+use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use i2_core::JobStatus;
 use i2_core::job_number::JobNumber;
 use i2_store::records::{self, RecordRow};
@@ -23,6 +25,7 @@ use serde_json::{Value, json};
 use crate::AppState;
 use crate::body::Input;
 use crate::error::{ApiError, ApiResult};
+use crate::routes::container_cache;
 use crate::routes::context::{ProjectFiles, fill_from_context};
 use crate::routes::{jobs, projects};
 
@@ -340,15 +343,49 @@ fn editable(job: &RecordRow) -> bool {
     )
 }
 
-pub async fn container(
-    State(s): State<AppState>,
-    Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
+pub async fn container(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult<Response> {
     let job = jobs::fetch_job(&s, &id).await?;
-    let (_, _, params, _) = load_params(&s, &job).await?;
-    Ok(Json(
-        json!({"success": true, "data": {"result": params.container_json()}}),
-    ))
+    let project = project_of(&s, &job).await?;
+    let task = text(&job, &JOB, "task_name");
+    let dir = job_dir(&project, &job)?;
+    let candidates = if editable(&job) {
+        [INPUT_PARAMS, PARAMS]
+    } else {
+        [PARAMS, INPUT_PARAMS]
+    };
+    let source = match candidates.iter().map(|n| dir.join(n)).find(|p| p.is_file()) {
+        Some(p) => Some(
+            std::fs::read_to_string(&p)
+                .map_err(|e| ApiError::internal(format!("reading {}: {e}", p.display())))?,
+        ),
+        None => None,
+    };
+    let cat = catalogue(&s)?;
+    // Keyed by installation and task as well as by the file's text.
+    let key = format!("{}\n{task}", cat.root().display());
+    let body = match container_cache::get(&key, source.as_deref()) {
+        Some(b) => b,
+        None => {
+            let def = definition(cat, &task)?;
+            let params = match &source {
+                Some(text) => JobParams::load(&def, text).map_err(|e| {
+                    ApiError::envelope(
+                        StatusCode::BAD_REQUEST,
+                        format!("The job's parameter file cannot be read: {e}"),
+                    )
+                })?,
+                None => JobParams::fresh(&def, &task),
+            };
+            let body = serde_json::to_vec(
+                &json!({"success": true, "data": {"result": params.container_json()}}),
+            )
+            .map_err(|e| ApiError::internal(format!("encoding the container: {e}")))?;
+            let body = Bytes::from(body);
+            container_cache::put(&key, source.as_deref(), body.clone());
+            body
+        }
+    };
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
 pub async fn def_xml(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
