@@ -130,6 +130,16 @@ fn api_routes() -> Router<AppState> {
         )
         .route("/jobs/{id}/set_parameter/", post(tasks::set_parameter))
         .route("/jobs/{id}/get_parameter/", get(tasks::get_parameter))
+        .route("/jobs/{id}/validation/", get(tasks::validation))
+        .route("/jobs/{id}/what_next/", get(tasks::what_next))
+        .route("/jobs/{id}/object_method/", post(tasks::object_method))
+        .route("/jobs/{id}/plugin_method/", post(tasks::plugin_method))
+        .route("/jobs/{id}/i2run_command/", get(tasks::i2run_command))
+        .route("/jobs/{id}/set_context_job/", post(tasks::set_context_job))
+        .route(
+            "/jobs/{id}/run_time_validation/",
+            get(tasks::run_time_validation),
+        )
         .route(
             "/jobs/{id}/upload_file_param/",
             post(uploads::upload_file_param),

@@ -1,5 +1,7 @@
 //! Handlers, one module per URL noun; `crate::router` wires them.
 
+pub mod container_cache;
+pub mod context;
 pub mod digests;
 pub mod files;
 pub mod groups;
