@@ -583,13 +583,159 @@ def build_upload_steps():
     add(X("container_modelcraft_after_uploads", "GET", "/jobs/8/container/", deviation=ASU_ORDER))
     add(X("params_xml_modelcraft_after_uploads", "GET", "/jobs/8/params_xml/", deviation=ASU_ORDER))
     # upstream creates the job row before it finds out that the task does not exist: keep it last
-    # Upstream fills a new job's file inputs from the project's files; i2server does not yet.
-    gap = ("not implemented yet: upstream's create_task fills a new job's file inputs from the "
-           "project's existing files (here modelcraft's F_SIGF and FREERFLAG from earlier imports)")
+    # create_task fills a new job's file inputs from the latest job back (auto_context): here
+    # modelcraft's F_SIGF, FREERFLAG, PHASES and ASUIN from earlier imports.
     add(X("create_task_after_uploads", "POST", "/projects/1/create_task/", J({"task_name": "modelcraft"})))
-    add(X("params_xml_filled_from_project", "GET", "/jobs/9/params_xml/", known_gap=gap))
+    add(X("params_xml_filled_from_project", "GET", "/jobs/9/params_xml/", deviation=ASU_ORDER))
     add(X("create_task_unknown_task", "POST", "/projects/1/create_task/", J({"task_name": "no_such_task"}),
           quirk="unknown task: the job row is created, then 500 'NoneType' object is not callable"))
+    return s
+
+
+# ---------------------------------------------------------------------------
+# jobs.json: run_local, regenerate_report, active_jobs (--sequence jobs)
+# Only exchanges whose answer does not depend on how fast a job runs: the replay has no
+# workers, so a queued job stays queued there (synchronous run_local is tested end to end
+# in jobs_routes.rs instead).
+# ---------------------------------------------------------------------------
+
+def build_jobs_steps():
+    s = []
+    add = s.append
+    add(X("projects_create", "POST", "/projects/", J({"name": "jobsconf", "directory": "__default__"})))
+    add(X("create_task_freerflag", "POST", "/projects/1/create_task/", J({"task_name": "freerflag"})))
+    add(X("create_task_ctruncate", "POST", "/projects/1/create_task/", J({"task_name": "ctruncate"})))
+    add(X("active_jobs_none", "GET", "/active_jobs/"))
+    # --- regenerate_report ------------------------------------------------------------
+    add(X("regenerate_report_pending", "POST", "/jobs/1/regenerate_report/"))
+    add(X("regenerate_report_unknown_job", "POST", "/jobs/99/regenerate_report/"))
+    add(X("regenerate_report_get_not_allowed", "GET", "/jobs/1/regenerate_report/", compare="status"))
+    # --- run_local ----------------------------------------------------------------------
+    add(X("run_local_unknown_job", "POST", "/jobs/99/run_local/"))
+    add(X("run_local_needs_ccp4", "POST", "/jobs/2/run_local/", J({})))
+    add(X("run_local_needs_ccp4_sync", "POST", "/jobs/2/run_local/", J({"synchronous": True})))
+    add(X("run_local_get_not_allowed", "GET", "/jobs/1/run_local/", compare="status"))
+    add(X("run_local_queue_fallback", "POST", "/jobs/2/run_local/", J({"on_unavailable": "queue"})))
+    add(X("run_local_ccp4_free", "POST", "/jobs/1/run_local/", RAW("application/json", "{not json")))
+    return s
+
+
+# ---------------------------------------------------------------------------
+# tasks.json: parameters, validation, context jobs, what_next (--sequence tasks)
+# ---------------------------------------------------------------------------
+
+TASKS = ["freerflag", "prosmart_refmac", "phaser_simple", "aimless_pipe", "servalcat_pipe", "modelcraft",
+         "ctruncate", "molrep_pipe", "ProvideAsuContents", "edstats", "shelx", "arcimboldo"]
+# (job, object path, good value, refused value or None, a parameter to read)
+SETS = {
+    "freerflag": ("freerflag.controlParameters.FRAC", 0.1, 1.5, "freerflag.controlParameters.GEN_MODE"),
+    "prosmart_refmac": ("prosmart_refmac.controlParameters.NCYCLES", 5, -1,
+                        "prosmart_refmac.container.controlParameters.NCYCLES"),
+    "phaser_simple": ("phaser_simple.inputData.F_OR_I", "F", None, "phaser_simple.inputData.MODE_TY"),
+    "aimless_pipe": ("aimless_pipe.controlParameters.WAVELENGTH", 0.9795, 11.0,
+                     "aimless_pipe.controlParameters.INFOCONTENTTHRESHOLD"),
+    "servalcat_pipe": ("servalcat_pipe.controlParameters.NCYCLES", 3, -2, "servalcat_pipe.controlParameters.WEIGHT"),
+    "modelcraft": ("modelcraft.controlParameters.CYCLES", 10, None, "modelcraft.controlParameters.BASIC"),
+    "ctruncate": ("ctruncate.controlParameters.NRES", 120, 0, "ctruncate.controlParameters.NRES"),
+    "molrep_pipe": ("molrep_pipe.controlParameters.SIM", 0.3, 2.0, "molrep_pipe.controlParameters.BADD"),
+    "edstats": ("edstats.controlParameters.SIGMA_RO", 2.0, 0.01, "edstats.controlParameters.SIGMA_RZ_PLUS"),
+    "shelx": ("shelx.inputData.ATOM_TYPE", "Se", None, "shelx.inputData.ATOM_TYPE"),
+}
+CONTAINER_ORDER = ("; the order of a task's own containers after the four standard ones follows a Python set in "
+                   "the reference and changes from job to job")
+SORTED_REPORT = ("validation reports are compared as sorted lists of <errorReport> entries: upstream's order "
+                 "follows Python sets and changes between server processes")
+
+
+def build_task_steps():
+    s = []
+    add = s.append
+    add(X("projects_create", "POST", "/projects/", J({"name": "tasks", "directory": "__default__"})))
+    for i, task in enumerate(TASKS, start=1):
+        add(X("create_%s" % task, "POST", "/projects/1/create_task/", J({"task_name": task})))
+    for i, task in enumerate(TASKS, start=1):
+        add(X("validation_fresh_%s" % task, "GET", "/jobs/%d/validation/" % i))
+        add(X("run_time_validation_fresh_%s" % task, "GET", "/jobs/%d/run_time_validation/" % i))
+        add(X("what_next_%s" % task, "GET", "/jobs/%d/what_next/" % i))
+        add(X("i2run_command_%s" % task, "GET", "/jobs/%d/i2run_command/" % i))
+    for i, task in enumerate(TASKS, start=1):
+        if task not in SETS:
+            continue
+        path, good, bad, read = SETS[task]
+        add(X("get_parameter_before_%s" % task, "GET", "/jobs/%d/get_parameter/?object_path=%s" % (i, read)))
+        add(X("set_parameter_%s" % task, "POST", "/jobs/%d/set_parameter/" % i,
+              J({"object_path": path, "value": good})))
+        if bad is not None:
+            add(X("set_parameter_refused_%s" % task, "POST", "/jobs/%d/set_parameter/" % i,
+                  J({"object_path": path, "value": bad})))
+        add(X("get_parameter_after_%s" % task, "GET", "/jobs/%d/get_parameter/?object_path=%s" % (i, path)))
+        add(X("params_xml_after_set_%s" % task, "GET", "/jobs/%d/params_xml/" % i))
+        add(X("validation_after_set_%s" % task, "GET", "/jobs/%d/validation/" % i))
+    # plugin rules that depend on values
+    add(X("set_parameter_phaser_comp_by_asu", "POST", "/jobs/3/set_parameter/",
+          J({"object_path": "phaser_simple.inputData.COMP_BY", "value": "ASU"})))
+    add(X("validation_phaser_comp_by_asu", "GET", "/jobs/3/validation/"))
+    add(X("set_parameter_aimless_mode_match", "POST", "/jobs/4/set_parameter/",
+          J({"object_path": "aimless_pipe.controlParameters.MODE", "value": "MATCH"})))
+    add(X("set_parameter_aimless_reference_hkl", "POST", "/jobs/4/set_parameter/",
+          J({"object_path": "aimless_pipe.controlParameters.REFERENCE_DATASET", "value": "HKL"})))
+    add(X("validation_aimless_match_hkl", "GET", "/jobs/4/validation/"))
+    # params_xml PUT: a file the runner can read, then one that is not XML
+    add(X("params_xml_put_bad", "PUT", "/jobs/7/params_xml/", J({"xml": "<not-closed>"}),
+          deviation="the reference quotes Python's expat parser message; i2server names its own parser's"))
+    # clone after a change
+    add(X("clone_prosmart_refmac", "POST", "/jobs/2/clone/"))
+    add(X("params_xml_clone", "GET", "/jobs/13/params_xml/",
+          known_gap="not implemented yet: upstream's clone also writes the new job's output file names (outputData "
+                    "with baseNames in the new job directory); i2server's clone writes the inputs and settings only"))
+    add(X("validation_clone", "GET", "/jobs/13/validation/"))
+    add(X("get_parameter_clone", "GET", "/jobs/13/get_parameter/?object_path=prosmart_refmac.controlParameters.NCYCLES"))
+    # create_task with input_params: inputData names are applied, others are not
+    add(X("create_task_input_params_phaser", "POST", "/projects/1/create_task/",
+          J({"task_name": "phaser_simple", "input_params": {"F_OR_I": "F", "MODE_TY": "MR_FRF"}})))
+    add(X("params_xml_input_params_phaser", "GET", "/jobs/14/params_xml/", deviation=ASU_ORDER + CONTAINER_ORDER))
+    add(X("create_task_input_params_control", "POST", "/projects/1/create_task/",
+          J({"task_name": "freerflag", "input_params": {"FRAC": 0.2}})))
+    add(X("params_xml_input_params_control", "GET", "/jobs/15/params_xml/"))
+    # a file: validation with it, context jobs from it
+    add(UP("upload_fsigf_job1", 1, "freerflag.inputData.F_SIGF", "rnase25_fsigf.mtz",
+           FREER_DATA + "/rnase25_fsigf.mtz", selector="/*/*/[F,SIGF]"))
+    add(UP("upload_freer_job1", 1, "freerflag.inputData.FREERFLAG", "rnase25_freer.mtz",
+           FREER_DATA + "/rnase25_freer.mtz", selector="/*/*/[FREER]"))
+    add(X("validation_with_file", "GET", "/jobs/1/validation/"))
+    add(X("create_task_context_job", "POST", "/projects/1/create_task/",
+          J({"task_name": "prosmart_refmac", "context_job_uuid": "{uuid:create_freerflag:/data/new_job/uuid}"})))
+    add(X("params_xml_context_job", "GET", "/jobs/16/params_xml/", deviation=ASU_ORDER + CONTAINER_ORDER))
+    add(X("container_context_job", "GET", "/jobs/16/container/", deviation=ASU_ORDER))
+    add(X("validation_context_job", "GET", "/jobs/16/validation/"))
+    add(X("create_task_no_auto_context", "POST", "/projects/1/create_task/",
+          J({"task_name": "servalcat_pipe", "auto_context": False})))
+    add(X("params_xml_no_auto_context", "GET", "/jobs/17/params_xml/", deviation=CONTAINER_ORDER))
+    add(X("create_task_auto_context", "POST", "/projects/1/create_task/", J({"task_name": "ctruncate"})))
+    add(X("params_xml_auto_context", "GET", "/jobs/18/params_xml/"))
+    add(X("set_context_job", "POST", "/jobs/17/set_context_job/",
+          J({"context_job_uuid": "{uuid:create_freerflag:/data/new_job/uuid}"})))
+    add(X("params_xml_after_set_context_job", "GET", "/jobs/17/params_xml/",
+          deviation="the reference saves the whole container here; its order of a task's own containers and of "
+                    "the parts of CServalcatPerformance follows Python sets and changes from job to job"))
+    add(X("validation_after_set_context_job", "GET", "/jobs/17/validation/"))
+    # object methods
+    add(X("object_method_molecular_weight_empty", "POST", "/jobs/9/object_method/",
+          J({"object_path": "ProvideAsuContents.inputData.ASU_CONTENT", "method_name": "molecularWeight"})))
+    add(X("object_method_unknown_name", "POST", "/jobs/9/object_method/",
+          J({"object_path": "ProvideAsuContents.inputData.ASU_CONTENT", "method_name": "no_such_method"}),
+          compare="status", quirk="unknown method name: AttributeError escapes the view -> 500 HTML"))
+    add(X("plugin_method_unknown_name", "POST", "/jobs/1/plugin_method/",
+          J({"method_name": "no_such_method"}),
+          deviation="i2server runs no plugin method; its 400 names the method instead of Python's AttributeError text"))
+    # a file gone from disk: mustExist
+    add(X("validation_file_missing", "GET", "/jobs/1/validation/",
+          remove_file={"project": "tasks", "rel_path": "CCP4_IMPORTED_FILES/rnase25_fsigf.mtz"}))
+    # unknown jobs
+    add(X("validation_unknown_job", "GET", "/jobs/999/validation/"))
+    add(X("run_time_validation_unknown_job", "GET", "/jobs/999/run_time_validation/"))
+    add(X("what_next_unknown_job", "GET", "/jobs/999/what_next/"))
+    add(X("i2run_command_unknown_job", "GET", "/jobs/999/i2run_command/"))
     return s
 
 
@@ -695,8 +841,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--base", default="http://127.0.0.1:8765")
     ap.add_argument("--out", required=True)
-    ap.add_argument("--sequence", choices=["foundation", "uploads"], default="foundation",
-                    help="foundation.json (default) or uploads.json")
+    ap.add_argument("--sequence", choices=["foundation", "uploads", "jobs", "tasks"], default="foundation",
+                    help="foundation.json (default), uploads.json, jobs.json or tasks.json")
     args = ap.parse_args()
 
     # Refuse to record against a server that is not fresh: ids would not line up.
@@ -710,13 +856,18 @@ def main():
     projects_dir = None
     project_dirs = {}  # project name -> absolute directory, learned from responses
 
-    steps = build_steps() if args.sequence == "foundation" else build_upload_steps()
+    steps = {"foundation": build_steps, "uploads": build_upload_steps, "jobs": build_jobs_steps,
+             "tasks": build_task_steps}[args.sequence]()
     for step in steps:
         name = step["name"]
         assert name not in by_name, "duplicate exchange name " + name
         path, uuid_refs = resolve_path(step["path"], by_name)
         path = subst(path, projects_dir)
         body = subst(step.get("body"), projects_dir)
+        if body is not None and "{uuid:" in json.dumps(body):
+            text, body_refs = resolve_path(json.dumps(body), by_name)
+            body = json.loads(text)
+            uuid_refs = uuid_refs + body_refs
         if projects_dir is None and "{PROJECTS_DIR}" in json.dumps(body):
             raise SystemExit("%s needs the projects dir before it is known" % name)
 

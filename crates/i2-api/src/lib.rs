@@ -45,6 +45,9 @@ pub struct AppState {
     pub auth: Arc<auth::Auth>,
     /// Request counts and latencies for `/metrics`.
     pub metrics: Arc<metrics::Metrics>,
+    /// Rebuilds reports for `regenerate_report/` in a supervised subprocess; `None` on a
+    /// server without a runner (the route then answers 503).
+    pub reports: Option<Arc<i2_jobs::ReportBuilder>>,
 }
 
 impl AppState {
@@ -58,6 +61,7 @@ impl AppState {
             tasks: Arc::new(std::sync::OnceLock::new()),
             events: events::EventSettings::default(),
             metrics: Arc::new(metrics::Metrics::default()),
+            reports: None,
         }
     }
 
@@ -75,6 +79,12 @@ impl AppState {
     /// Serve task routes from this catalogue (or explain why there is none).
     pub fn with_tasks(self, tasks: Result<i2_tasks::Catalogue, String>) -> Self {
         let _ = self.tasks.set(tasks);
+        self
+    }
+
+    /// Rebuild reports with this builder (`regenerate_report/`).
+    pub fn with_reports(mut self, reports: i2_jobs::ReportBuilder) -> Self {
+        self.reports = Some(Arc::new(reports));
         self
     }
 

@@ -12,7 +12,9 @@ use crate::AppState;
 use crate::crud;
 use crate::error::ApiError;
 use crate::routelist::Routes;
-use crate::routes::{digests, files, groups, jobs, misc, projects, reports, tags, tasks, uploads};
+use crate::routes::{
+    digests, files, groups, jobs, misc, projects, reports, runs, tags, tasks, uploads,
+};
 
 pub const PREFIX: &str = "/api/ccp4i2";
 
@@ -22,7 +24,7 @@ fn api_routes() -> Routes<AppState> {
         // Service
         .route("/health/", get(misc::health).post(misc::health_post))
         .route("/version/", get(misc::version))
-        .route("/active_jobs/", get(misc::active_jobs))
+        .route("/active_jobs/", get(runs::active_jobs))
         .route("/task_lookup/", get(tasks::task_lookup))
         .route("/events/", get(crate::events::events))
         // Projects
@@ -114,6 +116,11 @@ fn api_routes() -> Routes<AppState> {
         )
         .route("/jobs/{id}/dependent_jobs/", get(jobs::dependent_jobs))
         .route("/jobs/{id}/run/", post(jobs::run))
+        .route("/jobs/{id}/run_local/", post(runs::run_local))
+        .route(
+            "/jobs/{id}/regenerate_report/",
+            post(runs::regenerate_report),
+        )
         .route("/jobs/{id}/clone/", post(tasks::clone))
         .route("/jobs/{id}/report_xml/", get(reports::report_xml))
         .route("/jobs/{id}/container/", get(tasks::container))
@@ -124,6 +131,16 @@ fn api_routes() -> Routes<AppState> {
         )
         .route("/jobs/{id}/set_parameter/", post(tasks::set_parameter))
         .route("/jobs/{id}/get_parameter/", get(tasks::get_parameter))
+        .route("/jobs/{id}/validation/", get(tasks::validation))
+        .route("/jobs/{id}/what_next/", get(tasks::what_next))
+        .route("/jobs/{id}/object_method/", post(tasks::object_method))
+        .route("/jobs/{id}/plugin_method/", post(tasks::plugin_method))
+        .route("/jobs/{id}/i2run_command/", get(tasks::i2run_command))
+        .route("/jobs/{id}/set_context_job/", post(tasks::set_context_job))
+        .route(
+            "/jobs/{id}/run_time_validation/",
+            get(tasks::run_time_validation),
+        )
         .route(
             "/jobs/{id}/upload_file_param/",
             post(uploads::upload_file_param),

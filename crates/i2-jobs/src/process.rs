@@ -1,14 +1,61 @@
 //! A job's processes: started as the leader of a new process group, so that cancel and
 //! recovery can end the runner and everything it started; the direct child also dies with
 //! its worker (`PR_SET_PDEATHSIG`), so a killed worker does not leave a runner writing on.
+//!
+//! The leader is reaped with `wait4` on a thread of its own, which also yields the
+//! resource use the kernel accounted to it (and to the descendants it waited for).
 
 use std::path::Path;
-use std::process::Stdio;
+use std::process::{Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
 
-use tokio::process::{Child, Command};
+use tokio::sync::oneshot;
+
+/// How a job's process ended, with what it used.
+#[derive(Debug, Clone)]
+pub struct ExitInfo {
+    pub status: ExitStatus,
+    pub usage: Usage,
+    pub wall: Duration,
+}
+
+/// Resource use of a reaped process (`struct rusage`), including descendants it waited for.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Usage {
+    pub user_secs: f64,
+    pub sys_secs: f64,
+    /// Peak resident set size in KiB.
+    pub max_rss_kib: i64,
+}
+
+/// A started process group, reaped in the background.
+pub struct JobProcess {
+    pub pgid: i32,
+    exit: oneshot::Receiver<Result<ExitInfo, String>>,
+    done: Option<Result<ExitInfo, String>>,
+}
+
+impl JobProcess {
+    /// Wait for the leader to exit. Cancel-safe, and may be called again after it returned.
+    pub async fn wait(&mut self) -> Result<ExitInfo, String> {
+        if let Some(d) = &self.done {
+            return d.clone();
+        }
+        let r = match (&mut self.exit).await {
+            Ok(r) => r,
+            Err(_) => Err("the reaper thread vanished".to_string()),
+        };
+        self.done = Some(r.clone());
+        r
+    }
+}
 
 /// Start `cmd` in its own process group with stdout and stderr appended to `log`.
-pub fn spawn_group(mut cmd: Command, log: &Path) -> std::io::Result<Child> {
+///
+/// Must be called from a long-lived thread (a runtime worker, not a blocking-pool thread):
+/// `PR_SET_PDEATHSIG` fires when the thread that forked the child ends.
+pub fn spawn_group(mut cmd: Command, log: &Path) -> std::io::Result<JobProcess> {
+    use std::os::unix::process::CommandExt;
     let out = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -17,10 +64,9 @@ pub fn spawn_group(mut cmd: Command, log: &Path) -> std::io::Result<Child> {
     cmd.stdin(Stdio::null())
         .stdout(out)
         .stderr(err)
-        .process_group(0)
-        .kill_on_drop(false);
+        .process_group(0);
     #[cfg(target_os = "linux")]
-    // SAFETY: only async-signal-safe calls between fork and exec (prctl, getppid).
+    // SAFETY: only async-signal-safe calls between fork and exec (prctl).
     unsafe {
         cmd.pre_exec(|| {
             if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
@@ -29,7 +75,123 @@ pub fn spawn_group(mut cmd: Command, log: &Path) -> std::io::Result<Child> {
             Ok(())
         });
     }
-    cmd.spawn()
+    let started = Instant::now();
+    let child = cmd.spawn()?;
+    let pid = child.id() as i32;
+    // The std handle neither kills nor waits when dropped; the reaper owns the pid now.
+    drop(child);
+    let (tx, rx) = oneshot::channel();
+    std::thread::Builder::new()
+        .name(format!("i2-reap-{pid}"))
+        .spawn(move || {
+            let _ = tx.send(reap(pid, started));
+        })?;
+    Ok(JobProcess {
+        pgid: pid,
+        exit: rx,
+        done: None,
+    })
+}
+
+fn reap(pid: i32, started: Instant) -> Result<ExitInfo, String> {
+    use std::os::unix::process::ExitStatusExt;
+    loop {
+        let mut status: libc::c_int = 0;
+        // SAFETY: zeroed rusage is a valid value; wait4 fills it.
+        let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+        // SAFETY: plain syscall on our own child.
+        let r = unsafe { libc::wait4(pid, &mut status, 0, &mut ru) };
+        if r == pid {
+            let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+            return Ok(ExitInfo {
+                status: ExitStatus::from_raw(status),
+                usage: Usage {
+                    user_secs: secs(ru.ru_utime),
+                    sys_secs: secs(ru.ru_stime),
+                    max_rss_kib: ru.ru_maxrss,
+                },
+                wall: started.elapsed(),
+            });
+        }
+        let e = std::io::Error::last_os_error();
+        if e.kind() != std::io::ErrorKind::Interrupted {
+            return Err(format!("wait4({pid}): {e}"));
+        }
+    }
+}
+
+/// What the processes of a group use right now (from `/proc`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct GroupSample {
+    pub processes: usize,
+    pub rss_bytes: u64,
+    /// user + system CPU time of the live processes, in clock ticks.
+    pub cpu_ticks: u64,
+}
+
+/// Sum the resident memory and CPU time of every live process in group `pgid`.
+pub fn sample_group(pgid: i32) -> GroupSample {
+    let mut s = GroupSample::default();
+    if pgid <= 1 {
+        return s;
+    }
+    let Ok(procs) = std::fs::read_dir("/proc") else {
+        return s;
+    };
+    let page = page_size();
+    for p in procs.filter_map(Result::ok) {
+        let Some(pid) = p.file_name().to_str().and_then(|n| n.parse::<i32>().ok()) else {
+            continue;
+        };
+        let Some(st) = proc_stat(pid) else { continue };
+        if st.pgrp != pgid {
+            continue;
+        }
+        s.processes += 1;
+        s.cpu_ticks += st.utime + st.stime;
+        s.rss_bytes += st.rss_pages.max(0) as u64 * page;
+    }
+    s
+}
+
+/// CPU use between two samples of a group taken `window` apart, in percent of one core (as
+/// psutil reports it: 200 means two cores busy), to one decimal.
+pub fn cpu_percent(before: GroupSample, after: GroupSample, window: Duration) -> f64 {
+    let ticks = after.cpu_ticks.saturating_sub(before.cpu_ticks) as f64;
+    let pct = ticks / clock_ticks() / window.as_secs_f64().max(1e-3) * 100.0;
+    (pct * 10.0).round() / 10.0
+}
+
+struct ProcStat {
+    pgrp: i32,
+    utime: u64,
+    stime: u64,
+    rss_pages: i64,
+}
+
+fn proc_stat(pid: i32) -> Option<ProcStat> {
+    let st = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after `(comm)`: state(3) ppid(4) pgrp(5) … utime(14) stime(15) … rss(24).
+    let rest = st.rsplit_once(')')?.1;
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    Some(ProcStat {
+        pgrp: f.get(2)?.parse().ok()?,
+        utime: f.get(11)?.parse().ok()?,
+        stime: f.get(12)?.parse().ok()?,
+        rss_pages: f.get(21)?.parse().ok()?,
+    })
+}
+
+fn page_size() -> u64 {
+    // SAFETY: sysconf has no preconditions.
+    let p = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    if p > 0 { p as u64 } else { 4096 }
+}
+
+fn clock_ticks() -> f64 {
+    // SAFETY: sysconf has no preconditions.
+    let t = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    if t > 0 { t as f64 } else { 100.0 }
 }
 
 /// Send SIGKILL to a whole process group. A group that is already gone counts as success.
@@ -99,7 +261,7 @@ mod tests {
         let mut cmd = Command::new("/bin/sh");
         cmd.args(["-c", "sleep 60 & sleep 60 & echo started; wait"]);
         let mut child = spawn_group(cmd, &dir.join("log")).expect("spawn");
-        let pgid = child.id().expect("pid") as i32;
+        let pgid = child.pgid;
         let deadline = Instant::now() + Duration::from_secs(5);
         while !std::fs::read_to_string(dir.join("log"))
             .unwrap_or_default()
@@ -109,8 +271,11 @@ mod tests {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         assert!(group_alive(pgid));
+        assert_eq!(sample_group(pgid).processes, 3, "sh and two sleeps");
         kill_group(pgid).expect("kill");
-        child.wait().await.expect("reap");
+        let exit = child.wait().await.expect("reap");
+        use std::os::unix::process::ExitStatusExt;
+        assert_eq!(exit.status.signal(), Some(libc::SIGKILL));
         let deadline = Instant::now() + Duration::from_secs(2);
         while group_alive(pgid) {
             assert!(

@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 
-use tokio::process::Command;
+use std::process::Command;
 
 /// Variables passed through to the runner from i2server's own environment (everything else
 /// is cleared: the runner's environment is explicit).
@@ -40,6 +40,37 @@ pub const JOB_MARKER: &str = "I2SERVER_JOB_UUID";
 /// The cached report of a job, in its directory (the name upstream uses).
 pub const REPORT_FILE: &str = "report_xml.xml";
 
+/// The upstream runner, then the job's report, in one interpreter: what
+/// `python -m django run_job -ju <uuid> -y` and then
+/// `python -m django get_job_report --jobuuid <uuid> --type report --regenerate -o <file>`
+/// do, without starting Python and Django a second time (a second or two per job) between
+/// the job's end and its report. Exits with the runner's own exit code; a report that fails
+/// leaves a traceback in the log and the job's verdict unchanged.
+const RUN_THEN_REPORT: &str = r#"import sys, traceback
+import django
+from django.core.management import call_command
+from django.core.management.base import CommandError
+django.setup()
+uuid, report = sys.argv[1], sys.argv[2]
+def run(*args):
+    try:
+        call_command(*args)
+        return 0
+    except SystemExit as e:
+        return e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+    except CommandError as e:
+        print("CommandError: %s" % e, file=sys.stderr)
+        return 1
+    except BaseException:
+        traceback.print_exc()
+        return 1
+code = run("run_job", "-ju", uuid, "-y")
+sys.stdout.flush()
+run("get_job_report", "--jobuuid", uuid, "--type", "report", "--regenerate", "-o", report)
+sys.stdout.flush()
+sys.exit(code)
+"#;
+
 #[derive(Debug, Clone)]
 pub enum Runner {
     /// The upstream runner through the given Python.
@@ -69,19 +100,27 @@ impl Runner {
         Runner::Upstream { python }
     }
 
+    /// Whether the runner builds the job's report itself when it exits normally (the
+    /// upstream runner does, see [`RUN_THEN_REPORT`]); after a crash the worker builds it.
+    pub fn builds_report(&self) -> bool {
+        matches!(self, Runner::Upstream { .. })
+    }
+
     /// Whether the runner writes the job's final status itself (the upstream runner does;
     /// a plain command does not, and its exit code decides).
     pub fn sets_status(&self) -> bool {
         matches!(self, Runner::Upstream { .. })
     }
 
-    /// The command that builds and caches a finished job's report with the task's upstream
-    /// report class (`report_xml.xml` in the job directory); `None` for plain commands.
+    /// The command that (re)builds a job's report with the task's upstream report class and
+    /// writes it to `out` (upstream itself also caches a terminal job's report as
+    /// `report_xml.xml` in the job directory); `None` for plain commands.
     pub fn report_command(
         &self,
         uuid: &str,
         job_dir: &std::path::Path,
         env: &RunnerEnv,
+        out: &std::path::Path,
     ) -> Option<Command> {
         let Runner::Upstream { python } = self else {
             return None;
@@ -98,7 +137,7 @@ impl Runner {
             "--regenerate",
             "-o",
         ])
-        .arg(job_dir.join(REPORT_FILE));
+        .arg(out);
         self.environment(&mut c, job_dir, env, uuid);
         Some(c)
     }
@@ -107,7 +146,8 @@ impl Runner {
         let mut cmd = match self {
             Runner::Upstream { python } => {
                 let mut c = Command::new(python);
-                c.args(["-m", "django", "run_job", "-ju", uuid, "-y"]);
+                c.args(["-c", RUN_THEN_REPORT, uuid])
+                    .arg(job_dir.join(REPORT_FILE));
                 c
             }
             Runner::Command { argv } => {

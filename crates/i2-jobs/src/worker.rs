@@ -4,21 +4,25 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant, SystemTime};
 
 use i2_core::job_number::JobNumber;
-use i2_store::Db;
-use i2_store::queue::{self, Beat, Claim, Outcome};
+use i2_store::queue::{self, Beat, Claim, LimitKind, Outcome};
+use i2_store::{Backend, Conn, Db};
 use tokio::sync::{Notify, watch};
 
-use crate::process;
+use crate::limits::TaskLimits;
+use crate::process::{self, ExitInfo};
 use crate::runner::{Runner, RunnerEnv};
 
 #[derive(Debug, Clone)]
 pub struct WorkerConfig {
     /// Seconds a claim stays valid without a heartbeat.
     pub lease_secs: i64,
-    /// How often the lease is renewed (and cancel looked for).
+    /// How often the worker looks at its lease (and for a cancel). On PostgreSQL each look
+    /// renews the lease; on SQLite a look is a read and the lease is only renewed once half
+    /// of it has passed, because every write can abort one of the upstream runner's deferred
+    /// SQLite transactions.
     pub heartbeat: Duration,
     /// How long to sleep when the queue is empty and nobody wakes us.
     pub idle_poll: Duration,
@@ -27,6 +31,10 @@ pub struct WorkerConfig {
     /// Host name, recorded with each claim (a recovering worker on the same host ends a
     /// lost attempt's process group before starting again).
     pub host: String,
+    /// Wall-time and memory limits by task.
+    pub limits: TaskLimits,
+    /// How often a running job's memory is measured when it has a memory limit.
+    pub memory_poll: Duration,
 }
 
 impl Default for WorkerConfig {
@@ -37,6 +45,8 @@ impl Default for WorkerConfig {
             idle_poll: Duration::from_secs(1),
             shutdown_grace: Duration::ZERO,
             host: "localhost".into(),
+            limits: TaskLimits::default(),
+            memory_poll: Duration::from_secs(1),
         }
     }
 }
@@ -72,6 +82,7 @@ impl Worker {
             {
                 Ok(Some(claim)) => self.supervise(claim, &mut shutdown).await,
                 Ok(None) => {
+                    tracing::debug!(worker = %self.id, "queue empty; waiting for work");
                     tokio::select! {
                         _ = self.wake.notified() => {}
                         _ = tokio::time::sleep(self.config.idle_poll) => {}
@@ -150,6 +161,7 @@ impl Worker {
             return;
         }
         let log = job_dir.join(RUNNER_LOG);
+        let attempt_start = SystemTime::now();
         let cmd = self.runner.command(&uuid, &job_dir, &self.env);
         let mut child = match process::spawn_group(cmd, &log) {
             Ok(c) => c,
@@ -159,11 +171,13 @@ impl Worker {
                     &log,
                     format!("i2server: could not start the runner: {reason}\n"),
                 );
-                self.finish(&claim, Outcome::SpawnFailed { reason }).await;
+                let outcome = Outcome::SpawnFailed { reason };
+                self.explain(&job_dir, &job.task_name, &outcome, None, attempt_start);
+                self.finish(&claim, outcome).await;
                 return;
             }
         };
-        let pgid = child.id().map(|p| p as i32).unwrap_or(0);
+        let pgid = child.pgid;
         tracing::info!(job = claim.job_id, task = %job.task_name, pgid, attempt = claim.attempts, "job started");
         if !matches!(
             queue::record_pid(&self.db, claim.job_id, claim.fence, pgid).await,
@@ -174,27 +188,74 @@ impl Worker {
             let _ = child.wait().await;
             return;
         }
+        let limits = self.config.limits.for_task(&job.task_name);
+        let wall_limit = limits.wall_time();
+        let deadline = wall_limit.map(|d| tokio::time::Instant::now() + d);
+        let mut mem_poll = tokio::time::interval(self.config.memory_poll);
         let mut beat = tokio::time::interval(self.config.heartbeat);
         beat.tick().await;
+        let mut renewed = Instant::now();
+        let renew_after = self.renew_after();
         let mut cancelled = false;
+        let mut limit: Option<Outcome> = None;
         let status = loop {
             tokio::select! {
                 r = child.wait() => break r,
-                _ = beat.tick() => match queue::heartbeat(&self.db, claim.job_id, claim.fence, self.config.lease_secs).await {
-                    Ok(Beat::Held) => {}
-                    Ok(Beat::CancelRequested) => {
-                        tracing::info!(job = claim.job_id, "cancel requested: ending the process group");
-                        cancelled = true;
+                _ = beat.tick() => {
+                    let look = if renewed.elapsed() >= renew_after {
+                        queue::heartbeat(&self.db, claim.job_id, claim.fence, self.config.lease_secs).await
+                    } else {
+                        queue::peek(&self.db, claim.job_id, claim.fence).await
+                    };
+                    match look {
+                        Ok(b) => {
+                            if renewed.elapsed() >= renew_after {
+                                renewed = Instant::now();
+                            }
+                            match b {
+                                Beat::Held => {}
+                                Beat::CancelRequested => {
+                                    tracing::info!(job = claim.job_id, "cancel requested: ending the process group");
+                                    cancelled = true;
+                                    let _ = process::kill_group(pgid);
+                                }
+                                Beat::Lost => {
+                                    // Someone else holds the job now: end ours and write nothing.
+                                    tracing::warn!(job = claim.job_id, "lease lost: ending the runner, writing nothing");
+                                    let _ = process::kill_group(pgid);
+                                    let _ = child.wait().await;
+                                    return;
+                                }
+                            }
+                        }
+                        Err(e) => tracing::warn!(job = claim.job_id, error = %e, "heartbeat failed; will retry"),
+                    }
+                },
+                _ = until(deadline), if limit.is_none() => {
+                    let secs = wall_limit.map(|d| d.as_secs()).unwrap_or_default();
+                    tracing::warn!(job = claim.job_id, task = %job.task_name, secs, "wall-time limit reached: ending the process group");
+                    limit = Some(Outcome::LimitReached {
+                        kind: LimitKind::WallTime,
+                        what: format!("wall-time limit of {secs} s for task {} reached", job.task_name),
+                    });
+                    let _ = process::kill_group(pgid);
+                },
+                _ = mem_poll.tick(), if limit.is_none() && limits.memory_bytes().is_some() => {
+                    let max = limits.memory_bytes().unwrap_or(u64::MAX);
+                    let used = process::sample_group(pgid).rss_bytes;
+                    if used > max {
+                        tracing::warn!(job = claim.job_id, task = %job.task_name, used, max, "memory limit reached: ending the process group");
+                        limit = Some(Outcome::LimitReached {
+                            kind: LimitKind::Memory,
+                            what: format!(
+                                "memory limit of {} MiB for task {} reached (the job's processes held {} MiB)",
+                                max / (1024 * 1024),
+                                job.task_name,
+                                used / (1024 * 1024)
+                            ),
+                        });
                         let _ = process::kill_group(pgid);
                     }
-                    Ok(Beat::Lost) => {
-                        // Someone else holds the job now: end ours and write nothing.
-                        tracing::warn!(job = claim.job_id, "lease lost: ending the runner, writing nothing");
-                        let _ = process::kill_group(pgid);
-                        let _ = child.wait().await;
-                        return;
-                    }
-                    Err(e) => tracing::warn!(job = claim.job_id, error = %e, "heartbeat failed; will retry"),
                 },
                 _ = shutdown.changed() => {
                     if tokio::time::timeout(self.config.shutdown_grace, child.wait()).await.is_err() {
@@ -215,23 +276,71 @@ impl Worker {
         let _ = process::kill_group(pgid);
         // The report is built before the job shows its final status, so a client that sees
         // Finished can read the report at once.
-        if !cancelled && status.is_ok() {
+        let reported =
+            self.runner.builds_report() && matches!(&status, Ok(e) if e.status.code().is_some());
+        if !cancelled && limit.is_none() && status.is_ok() && !reported {
             self.build_report(&uuid, &job_dir, &log).await;
         }
-        let outcome = match status {
+        let outcome = match &status {
             Err(e) => Outcome::SpawnFailed {
                 reason: format!("waiting for the runner failed: {e}"),
             },
             Ok(_) if cancelled => Outcome::Cancelled,
-            Ok(s) => exit_outcome(s, self.runner.sets_status()),
+            Ok(_) if limit.is_some() => limit.clone().unwrap_or(Outcome::Cancelled),
+            Ok(e) => exit_outcome(e.status, self.runner.sets_status()),
         };
+        self.explain(
+            &job_dir,
+            &job.task_name,
+            &outcome,
+            status.as_ref().ok(),
+            attempt_start,
+        );
         self.finish(&claim, outcome).await;
+    }
+
+    /// How long a lease goes without renewal (see [`WorkerConfig::heartbeat`]).
+    fn renew_after(&self) -> Duration {
+        match self.db.backend() {
+            Backend::Postgres => Duration::ZERO,
+            Backend::Sqlite => Duration::from_secs((self.config.lease_secs / 2).max(1) as u64),
+        }
+    }
+
+    /// Explain an abnormal end in `diagnostic.xml` before the job shows its final status.
+    fn explain(
+        &self,
+        job_dir: &std::path::Path,
+        task: &str,
+        outcome: &Outcome,
+        exit: Option<&ExitInfo>,
+        attempt_start: SystemTime,
+    ) {
+        let logs = [RUNNER_LOG, "cplusplus_stdout.txt", "crash_traceback.txt"];
+        if let Err(e) =
+            crate::diagnostic::record(job_dir, task, outcome, exit, attempt_start, &logs)
+        {
+            tracing::warn!(dir = %job_dir.display(), error = %e, "could not write diagnostic.xml");
+        }
+    }
+}
+
+/// Resolves at `deadline`, never without one.
+async fn until(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d).await,
+        None => std::future::pending().await,
     }
 }
 
 impl Worker {
     async fn build_report(&self, uuid: &str, job_dir: &std::path::Path, log: &std::path::Path) {
-        let Some(cmd) = self.runner.report_command(uuid, job_dir, &self.env) else {
+        let Some(cmd) = self.runner.report_command(
+            uuid,
+            job_dir,
+            &self.env,
+            &job_dir.join(crate::runner::REPORT_FILE),
+        ) else {
             return;
         };
         let mut child = match process::spawn_group(cmd, log) {
@@ -241,11 +350,11 @@ impl Worker {
                 return;
             }
         };
-        let pgid = child.id().map(|p| p as i32).unwrap_or(0);
+        let pgid = child.pgid;
         match tokio::time::timeout(REPORT_TIMEOUT, child.wait()).await {
-            Ok(Ok(s)) if s.success() => {}
-            Ok(Ok(s)) => {
-                tracing::warn!(job = %uuid, status = %s, "the report builder failed; see i2server_runner.log")
+            Ok(Ok(e)) if e.status.success() => {}
+            Ok(Ok(e)) => {
+                tracing::warn!(job = %uuid, status = %e.status, "the report builder failed; see i2server_runner.log")
             }
             Ok(Err(e)) => {
                 tracing::warn!(job = %uuid, error = %e, "waiting for the report builder failed")

@@ -366,7 +366,9 @@ impl Db {
                     .filename(path)
                     .create_if_missing(true)
                     .journal_mode(SqliteJournalMode::Wal)
-                    .busy_timeout(Duration::from_secs(10))
+                    // Generous: the upstream runner holds the write lock for whole
+                    // transactions while a job registers its outputs; waiting beats failing.
+                    .busy_timeout(Duration::from_secs(60))
                     .foreign_keys(true);
                 let pool = SqlitePoolOptions::new()
                     .max_connections(max_connections.max(1))

@@ -7,6 +7,9 @@
 //!   (and was re-claimed by another) can no longer write anything about the job.
 //! - PostgreSQL claims with `FOR UPDATE SKIP LOCKED`; SQLite with one `UPDATE … RETURNING`
 //!   under its write lock.
+//! - On PostgreSQL an enqueue also sends `NOTIFY i2_job_queue` (delivered at commit), so
+//!   idle workers in other processes wake at once ([`EnqueueListener`]); polling remains
+//!   the fallback (and the only mechanism on SQLite, where workers share one process).
 
 use i2_core::JobStatus;
 
@@ -88,8 +91,44 @@ pub async fn enqueue_with_attempts(
         .await?;
     }
     set_status(&mut tx, job_id, JobStatus::Queued).await?;
+    notify_enqueued(&mut tx).await?;
     tx.commit().await?;
     Ok(Enqueued::Queued)
+}
+
+/// The PostgreSQL channel on which enqueues are announced.
+pub const NOTIFY_CHANNEL: &str = "i2_job_queue";
+
+/// Announce claimable work to listening workers (PostgreSQL; sent when `c` commits).
+async fn notify_enqueued(c: &mut impl Conn) -> Result<(), StoreError> {
+    if c.backend() == Backend::Postgres {
+        let _: Option<(String,)> = c
+            .fetch_optional("SELECT pg_notify($1, '')::text", args![NOTIFY_CHANNEL])
+            .await?;
+    }
+    Ok(())
+}
+
+/// A PostgreSQL connection listening for enqueues.
+pub struct EnqueueListener(sqlx::postgres::PgListener);
+
+impl EnqueueListener {
+    /// `None` on SQLite (workers share the enqueuing process and its in-memory wake-up).
+    pub async fn connect(db: &Db) -> Result<Option<EnqueueListener>, StoreError> {
+        let Db::Postgres(pool) = db else {
+            return Ok(None);
+        };
+        let mut l = sqlx::postgres::PgListener::connect_with(pool).await?;
+        l.listen(NOTIFY_CHANNEL).await?;
+        Ok(Some(EnqueueListener(l)))
+    }
+
+    /// Wait for the next announcement. After a lost connection the listener reconnects and
+    /// returns; announcements sent meanwhile are lost, which polling covers.
+    pub async fn recv(&mut self) -> Result<(), StoreError> {
+        self.0.recv().await?;
+        Ok(())
+    }
 }
 
 async fn set_status(c: &mut impl Conn, job_id: i64, s: JobStatus) -> Result<(), StoreError> {
@@ -245,6 +284,30 @@ pub async fn heartbeat(
     })
 }
 
+/// Look at the lease without renewing it: whether it is still ours and whether a cancel was
+/// asked for. A read, so it never conflicts with the runner's own SQLite transactions.
+pub async fn peek(db: &Db, job_id: i64, fence: i64) -> Result<Beat, StoreError> {
+    let mut c = db.clone();
+    let row: Option<(bool,)> = c
+        .fetch_optional(
+            "SELECT cancel_requested FROM i2_job_queue WHERE job_id = $1 AND fence = $2 AND state = 'running'",
+            args![job_id, fence],
+        )
+        .await?;
+    Ok(match row {
+        None => Beat::Lost,
+        Some((true,)) => Beat::CancelRequested,
+        Some((false,)) => Beat::Held,
+    })
+}
+
+/// Which limit stopped a job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LimitKind {
+    WallTime,
+    Memory,
+}
+
 /// How an attempt ended, as the worker saw it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
@@ -257,7 +320,7 @@ pub enum Outcome {
     /// The runner was killed by a signal it did not ask for (crash, OOM killer, limit).
     Crashed { signal: i32 },
     /// A wall-time or memory limit was reached and the worker ended the job.
-    LimitReached { what: String },
+    LimitReached { kind: LimitKind, what: String },
     /// The worker ended the job because a cancel was requested.
     Cancelled,
     /// The runner could not be started at all.
@@ -265,13 +328,21 @@ pub enum Outcome {
 }
 
 impl Outcome {
-    fn label(&self) -> &'static str {
+    /// The `outcome` recorded in the queue row.
+    pub fn label(&self) -> &'static str {
         match self {
             Outcome::Exited => "exited",
             Outcome::Succeeded => "succeeded",
             Outcome::Failed { .. } => "failed",
             Outcome::Crashed { .. } => "crashed",
-            Outcome::LimitReached { .. } => "limit",
+            Outcome::LimitReached {
+                kind: LimitKind::WallTime,
+                ..
+            } => "wall_time_limit",
+            Outcome::LimitReached {
+                kind: LimitKind::Memory,
+                ..
+            } => "memory_limit",
             Outcome::Cancelled => "cancelled",
             Outcome::SpawnFailed { .. } => "spawn_failed",
         }
@@ -282,7 +353,7 @@ impl Outcome {
             Outcome::Succeeded => "the command exited with status 0".into(),
             Outcome::Failed { code } => format!("the runner exited with status {code}"),
             Outcome::Crashed { signal } => format!("the runner was killed by signal {signal}"),
-            Outcome::LimitReached { what } => format!("stopped: {what}"),
+            Outcome::LimitReached { what, .. } => format!("stopped: {what}"),
             Outcome::Cancelled => "cancelled by a user".into(),
             Outcome::SpawnFailed { reason } => format!("the runner could not be started: {reason}"),
         }
@@ -367,6 +438,7 @@ pub async fn release(db: &Db, job_id: i64, fence: i64) -> Result<bool, StoreErro
         .await?;
     if n > 0 {
         set_status(&mut tx, job_id, JobStatus::Queued).await?;
+        notify_enqueued(&mut tx).await?;
     }
     tx.commit().await?;
     Ok(n > 0)
@@ -517,6 +589,75 @@ pub async fn job_states(c: &mut impl Conn, scope: Scope) -> Result<Vec<JobState>
             }
         })
         .collect())
+}
+
+/// A queued or running job for `active_jobs/`: the status clients see, and the process group
+/// its worker recorded (falling back to upstream's `process_id` for jobs run outside
+/// i2server's queue).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ActiveJob {
+    pub id: i64,
+    pub project: String,
+    pub task: String,
+    pub uuid: DbUuid,
+    pub number: String,
+    pub status: i32,
+    pub pid: Option<i32>,
+    pub q_state: Option<String>,
+    pub cancel_requested: Option<bool>,
+}
+
+/// Jobs that are Queued, Running or Running remotely as clients see them, oldest first.
+pub async fn active_jobs(c: &mut impl Conn) -> Result<Vec<ActiveJob>, StoreError> {
+    let mut rows: Vec<ActiveJob> = c
+        .fetch_all(
+            "SELECT j.id, p.name AS project, j.task_name AS task, j.uuid, j.number, j.status, \
+             COALESCE(q.pid, j.process_id) AS pid, q.state AS q_state, q.cancel_requested \
+             FROM ccp4i2_job j JOIN ccp4i2_project p ON p.id = j.project_id \
+             LEFT JOIN i2_job_queue q ON q.job_id = j.id \
+             WHERE j.status IN (2, 3, 7) OR q.state IN ('queued', 'running') ORDER BY j.id",
+            vec![],
+        )
+        .await?;
+    for r in &mut rows {
+        if r.q_state.as_deref() == Some("running") {
+            r.status = shown_while_running(r.cancel_requested.unwrap_or(false)) as i32;
+        } else if r.q_state.as_deref() == Some("queued") {
+            r.status = JobStatus::Queued as i32;
+        }
+    }
+    rows.retain(|r| matches!(r.status, 2 | 3 | 7));
+    Ok(rows)
+}
+
+/// Queue rows by state and, for closed attempts, by outcome (for metrics).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub queued: i64,
+    pub running: i64,
+    /// `(outcome, count)` of closed attempts, e.g. `("exited", 12)`, `("memory_limit", 1)`.
+    pub outcomes: Vec<(String, i64)>,
+}
+
+pub async fn counts(db: &Db) -> Result<Counts, StoreError> {
+    let mut c = db.clone();
+    let rows: Vec<(String, Option<String>, i64)> = c
+        .fetch_all(
+            "SELECT state, outcome, COUNT(*) FROM i2_job_queue GROUP BY state, outcome ORDER BY state, outcome",
+            vec![],
+        )
+        .await?;
+    let mut out = Counts::default();
+    for (state, outcome, n) in rows {
+        match state.as_str() {
+            "queued" => out.queued += n,
+            "running" => out.running += n,
+            _ => out
+                .outcomes
+                .push((outcome.unwrap_or_else(|| "unknown".into()), n)),
+        }
+    }
+    Ok(out)
 }
 
 /// Jobs waiting to be claimed (for metrics and autoscaling).

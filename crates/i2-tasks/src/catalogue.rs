@@ -1,6 +1,8 @@
 //! The task catalogue of one CCP4i2 installation: the registry entries and access to their definitions.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use serde_json::{Map, Value};
 
@@ -17,6 +19,8 @@ pub struct Catalogue {
     root: PathBuf,
     tasks: Vec<TaskInfo>,
     classes: Classes,
+    /// Parsed definitions by task name.
+    defs: Arc<Mutex<HashMap<String, Arc<TaskDef>>>>,
 }
 
 impl Catalogue {
@@ -45,6 +49,7 @@ impl Catalogue {
             root: root.to_path_buf(),
             tasks,
             classes,
+            defs: Default::default(),
         })
     }
 
@@ -120,8 +125,38 @@ impl Catalogue {
         self.task(base).map(|t| t.name.clone())
     }
 
-    /// Parses the task's def.xml with its includes resolved.
+    /// The task's def.xml with its includes resolved, parsed once and kept (the installation is
+    /// read-only while it is served).
     pub fn definition(&self, name: &str) -> Result<TaskDef> {
-        TaskDef::load(&self.def_xml_path(name)?, &self.root, self.classes.clone())
+        if let Ok(cache) = self.defs.lock()
+            && let Some(def) = cache.get(name)
+        {
+            return Ok(TaskDef::clone(def));
+        }
+        let def = TaskDef::load(&self.def_xml_path(name)?, &self.root, self.classes.clone())?;
+        if let Ok(mut cache) = self.defs.lock() {
+            cache.insert(name.to_string(), Arc::new(def.clone()));
+        }
+        Ok(def)
+    }
+
+    /// The tasks the task's plugin suggests next (its `WHATNEXT`), following the plugin's base
+    /// classes when they are registered tasks; `None` when no class in that chain assigns it.
+    pub fn what_next(&self, name: &str) -> Option<Vec<String>> {
+        let mut current = self.task(name)?;
+        for _ in 0..8 {
+            let (module, class) = current.plugin_path.as_deref()?.split_once(':')?;
+            let rel = module.strip_prefix("ccp4i2.")?.replace('.', "/") + ".py";
+            let source = crate::xml::read_text(&self.root.join(rel), MAX_REGISTRY_BYTES).ok()?;
+            if let Some(list) = crate::whatnext::whatnext_in_class(&source, class) {
+                return Some(list);
+            }
+            let base = self.plugin_base_task(current)?;
+            if base == current.name {
+                return None;
+            }
+            current = self.task(&base)?;
+        }
+        None
     }
 }

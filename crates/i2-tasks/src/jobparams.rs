@@ -36,9 +36,9 @@ pub struct JobParams {
     /// Container JSON with the job's values.
     tree: Value,
     /// Object paths of explicitly set parameters.
-    set: HashSet<String>,
+    pub(crate) set: HashSet<String>,
     /// Object paths of parameters whose def.xml gives a default.
-    defaulted: HashSet<String>,
+    pub(crate) defaulted: HashSet<String>,
 }
 
 /// A successful `set_parameter`: the response `data` and the new `input_params.xml` text.
@@ -186,6 +186,16 @@ impl JobParams {
 
     /// The parameter file upstream writes for these parameters.
     pub fn to_xml(&self, header: &HeaderInfo) -> String {
+        self.write(header, false)
+    }
+
+    /// The parameter file upstream writes when it creates a job: every `inputData` parameter
+    /// (with the values given so far), elsewhere only what is set.
+    pub fn to_fresh_xml(&self, header: &HeaderInfo) -> String {
+        self.write(header, true)
+    }
+
+    fn write(&self, header: &HeaderInfo, fresh: bool) -> String {
         let is_set = |n: &Value| {
             if is_file(n) {
                 // A file counts as set when its baseName is.
@@ -203,7 +213,7 @@ impl JobParams {
             &self.tree,
             Selection {
                 is_set: &is_set,
-                fresh: false,
+                fresh,
             },
         )
     }
@@ -287,6 +297,59 @@ impl JobParams {
             node = next.ok_or_else(|| format!("Element not found in path '{normalized}'"))?;
         }
         Ok(node)
+    }
+
+    /// Appends a fresh item (a copy of the list's `_subItem`) to the list at `list_path` and
+    /// returns the new item's object path.
+    pub fn append_item(&mut self, list_path: &str) -> Result<String, String> {
+        let normalized = normalize(list_path);
+        let segments: Vec<&str> = normalized.split('.').collect();
+        let search: &[&str] = if segments.len() > 1 {
+            &segments[1..]
+        } else {
+            &segments
+        };
+        let route = find_route(&self.tree, search, &normalized)?;
+        let node = node_at_mut(&mut self.tree, &route)
+            .ok_or_else(|| format!("Element not found in path '{normalized}'"))?;
+        let list_path = path_of(node).to_string();
+        let template = node
+            .get("_subItem")
+            .cloned()
+            .ok_or_else(|| format!("'{normalized}' is not a list"))?;
+        let Some(Value::Array(items)) = node.get_mut("_value") else {
+            return Err(format!("'{normalized}' is not a list"));
+        };
+        let i = items.len();
+        let item_path = format!("{list_path}[{i}]");
+        items.push(retarget(&template, &format!("{list_path}[?]"), &item_path));
+        let order: Vec<Value> = (0..=i).map(|k| Value::String(k.to_string())).collect();
+        if let Some(m) = node.as_object_mut() {
+            m.insert("_CONTENTS_ORDER".into(), Value::Array(order));
+        }
+        Ok(item_path)
+    }
+
+    /// Assigns the parts of a file parameter (or any composite) from a dict, as upstream's
+    /// `set(dict)` does; parts not in `parts` keep their values.
+    pub fn set_parts(
+        &mut self,
+        object_path: &str,
+        parts: &Map<String, Value>,
+    ) -> Result<(), String> {
+        let normalized = normalize(object_path);
+        let segments: Vec<&str> = normalized.split('.').collect();
+        let search: &[&str] = if segments.len() > 1 {
+            &segments[1..]
+        } else {
+            &segments
+        };
+        let route = find_route(&self.tree, search, &normalized)?;
+        let defaulted = &self.defaulted;
+        let set = &mut self.set;
+        let node = node_at_mut(&mut self.tree, &route)
+            .ok_or_else(|| format!("Element not found in path '{normalized}'"))?;
+        update(node, parts, set, defaulted).map_err(|r| r.message)
     }
 
     /// `POST /jobs/{id}/set_parameter/` with `{object_path, value}`; `header` is written into the
@@ -452,6 +515,10 @@ fn collect_defaults(c: &ContainerDef, path: &str, out: &mut HashSet<String>) {
             Item::Content(content) => match content.qualifiers.get("default") {
                 None | Some(Value::Null) => {}
                 Some(Value::String(s)) if s == "None" => {}
+                // A number parameter whose default is not a number (`Auto`) stays unset.
+                Some(Value::String(s))
+                    if matches!(content.class_name.as_str(), "CInt" | "CFloat")
+                        && py_float(s).is_none() => {}
                 Some(Value::Object(d)) => {
                     for k in d.keys() {
                         out.insert(format!("{p}.{k}"));
@@ -466,14 +533,14 @@ fn collect_defaults(c: &ContainerDef, path: &str, out: &mut HashSet<String>) {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum NodeKind {
+pub(crate) enum NodeKind {
     Scalar(Kind),
     List,
     Composite,
     Container,
 }
 
-fn node_kind(node: &Value) -> NodeKind {
+pub(crate) fn node_kind(node: &Value) -> NodeKind {
     if node.get("_class").and_then(Value::as_str) == Some("CContainer") {
         return NodeKind::Container;
     }
@@ -489,13 +556,13 @@ fn node_kind(node: &Value) -> NodeKind {
     }
 }
 
-fn path_of(node: &Value) -> &str {
+pub(crate) fn path_of(node: &Value) -> &str {
     node.get("_objectPath")
         .and_then(Value::as_str)
         .unwrap_or("")
 }
 
-fn child<'a>(node: &'a Value, name: &str) -> Option<&'a Value> {
+pub(crate) fn child<'a>(node: &'a Value, name: &str) -> Option<&'a Value> {
     node.get("_value")?.as_object()?.get(name)
 }
 
@@ -640,14 +707,14 @@ fn py_repr_str(s: &str) -> String {
 }
 
 /// Python's `str()` of a JSON value as `json.loads` gives it.
-fn py_str(v: &Value) -> String {
+pub(crate) fn py_str(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
         other => py_repr(other),
     }
 }
 
-fn py_repr(v: &Value) -> String {
+pub(crate) fn py_repr(v: &Value) -> String {
     match v {
         Value::Null => "None".into(),
         Value::Bool(b) => if *b { "True" } else { "False" }.into(),
@@ -946,8 +1013,10 @@ fn import_value(
         let Some(text) = elem_text(el) else { return };
         let text = text.trim();
         if let NodeKind::Scalar(kind) = node_kind(node) {
+            // A value outside min/max is refused by upstream's setter when the file is read:
+            // the parameter stays unset (a fresh file holds 0 for unset numbers).
             let v = Value::String(text.to_string());
-            let _ = assign(node, kind, &v, set, defaulted, false);
+            let _ = assign(node, kind, &v, set, defaulted, true);
         }
         return;
     }

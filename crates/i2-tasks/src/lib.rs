@@ -19,6 +19,10 @@
 //!   `input_params.xml`, [`JobParams::set_parameter`] / [`JobParams::get_parameter`] (the
 //!   `set_parameter` / `get_parameter` endpoints), [`JobParams::to_xml`];
 //!   [`TaskDef::container_json_with_values`].
+//! - [`validity`]: upstream's parameter validation ([`JobParams::validity`], the `validation/`
+//!   endpoints) and its `<errorReportList>` document.
+//! - [`whatnext`]: a plugin's `WHATNEXT` from its source ([`Catalogue::what_next`]).
+//! - [`methods`]: the `object_method/` calls computed natively.
 //! - [`params`]: reading params files ([`params::ParamsFile`]): header and values by path.
 //! - [`error`]: [`Error`], each variant naming the file or task concerned.
 //!
@@ -26,7 +30,7 @@
 //! start-up (on [`Error::NoClassCache`], run [`classes::generate_cache`] with the installation's Python,
 //! e.g. from `i2server tasks --refresh`),
 //! then `cat.task_lookup()`, `cat.definition(task)?.container_json(task)` and
-//! `cat.definition(task)?.expanded_def_xml()` per request (definitions are not cached yet).
+//! `cat.definition(task)?.expanded_def_xml()` per request (definitions are parsed once and kept).
 //!
 //! Tests compare against recordings of the reference server in `tests/fixtures/` (re-record with
 //! `tests/record_containers.py`). They need `I2_CCP4I2_ROOT` (the ccp4i2 package directory) and
@@ -40,9 +44,12 @@ pub mod error;
 pub mod include;
 pub mod install;
 pub mod jobparams;
+pub mod methods;
 pub mod params;
 pub mod paramsxml;
 pub mod registry;
+pub mod validity;
+pub mod whatnext;
 pub mod xml;
 
 pub use catalogue::Catalogue;

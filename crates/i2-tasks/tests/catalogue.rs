@@ -180,3 +180,34 @@ fn class_cache_is_generated_from_the_installation() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `what_next/` of every task against the reference (fixtures/what_next.json): the plugin's
+/// `WHATNEXT`, read from its source.
+#[test]
+fn what_next_matches_reference() {
+    let cat = common::catalogue();
+    let rec = common::read_json(&common::fixtures().join("what_next.json"));
+    let tasks = rec["tasks"].as_object().expect("tasks");
+    let mut bad = Vec::new();
+    for (task, want) in tasks {
+        let ours = match cat.what_next(task) {
+            Some(list) => serde_json::json!({
+                "Status": "Success",
+                "result": list.iter().map(|t| {
+                    let title = cat.task(t).and_then(|i| i.short_title.clone().or_else(|| i.title.clone()));
+                    serde_json::json!({"taskName": t, "shortTitle": t, "title": title})
+                }).collect::<Vec<_>>(),
+            }),
+            None => serde_json::json!({"Status": "Failed", "result": []}),
+        };
+        if &ours != want {
+            bad.push(format!("{task}: ours {ours}, want {want}"));
+        }
+    }
+    println!(
+        "what_next: {} of {} tasks match",
+        tasks.len() - bad.len(),
+        tasks.len()
+    );
+    assert!(bad.is_empty(), "{}", bad.join("\n"));
+}

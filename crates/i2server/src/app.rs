@@ -40,7 +40,10 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let hosts = settings.allowed_hosts.clone();
-    let state = AppState::new(db, settings.api.clone()).with_wake(wake);
+    let mut state = AppState::new(db, settings.api.clone()).with_wake(wake);
+    if let Some(rb) = crate::workers::report_builder(&settings) {
+        state = state.with_reports(rb);
+    }
     let closing = state.events.closing.clone();
     let shutdown = async move {
         shutdown.await;

@@ -6,13 +6,15 @@
 //! | `I2SERVER_RUNNER_COMMAND` | a JSON array run instead of the upstream runner (`{uuid}`, `{job_dir}` replaced) | unset |
 //! | `I2SERVER_LEASE_SECS` | lease length; a worker silent this long loses its job to another | 30 |
 //! | `I2SERVER_SHUTDOWN_GRACE_SECS` | on SIGTERM, how long a running job may finish before it is handed back | 0 |
+//! | `I2SERVER_POLL_SECS` | how often an idle worker looks for work when nothing wakes it (PostgreSQL wakes workers with `NOTIFY` on every enqueue) | 1 |
+//! | `I2SERVER_TASK_LIMITS` | per-task wall-time and memory limits: JSON, or the path of a JSON file (see `i2_jobs::limits`) | no limits |
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use i2_jobs::runner::RunnerEnv;
-use i2_jobs::{Runner, Worker, WorkerConfig};
+use i2_jobs::{ReportBuilder, Runner, TaskLimits, Worker, WorkerConfig};
 use i2_store::{Db, DbTarget};
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
@@ -62,12 +64,21 @@ impl WorkerSettings {
             }
         };
         let lease = secs("I2SERVER_LEASE_SECS", 30)?.max(2);
+        let limits = match get("I2SERVER_TASK_LIMITS") {
+            Some(v) => TaskLimits::from_setting(v)
+                .map_err(|e| ConfigError(format!("I2SERVER_TASK_LIMITS: {e}")))?,
+            None => TaskLimits::default(),
+        };
         let config = WorkerConfig {
             lease_secs: lease as i64,
-            heartbeat: Duration::from_millis(lease * 1000 / 3),
-            idle_poll: Duration::from_secs(1),
+            // Looks (reads) often so a cancel acts quickly; the lease itself is renewed less
+            // often (see `WorkerConfig::heartbeat`).
+            heartbeat: Duration::from_millis((lease * 1000 / 3).min(2000)),
+            idle_poll: Duration::from_secs(secs("I2SERVER_POLL_SECS", 1)?.max(1)),
             shutdown_grace: Duration::from_secs(secs("I2SERVER_SHUTDOWN_GRACE_SECS", 0)?),
             host: host.to_string(),
+            limits,
+            memory_poll: Duration::from_secs(1),
         };
         Ok(WorkerSettings { runner, config })
     }
@@ -93,7 +104,24 @@ pub fn upstream_database_url(target: &DbTarget) -> String {
     }
 }
 
-/// Start `n` workers; they stop when `shutdown` turns true.
+/// What the runner shares with i2server.
+pub fn runner_env(settings: &Settings) -> RunnerEnv {
+    RunnerEnv {
+        database_url: upstream_database_url(&settings.database),
+        projects_dir: settings.api.projects_dir.clone(),
+        home: settings.home.clone(),
+    }
+}
+
+/// What `regenerate_report/` uses to rebuild reports: the configured runner's Python.
+pub fn report_builder(settings: &Settings) -> Option<ReportBuilder> {
+    let env: HashMap<String, String> = std::env::vars().collect();
+    let ws = WorkerSettings::from_env(&env, &settings.api.host).ok()?;
+    Some(ReportBuilder::new(ws.runner, runner_env(settings)))
+}
+
+/// Start `n` workers; they stop when `shutdown` turns true. On PostgreSQL a listener wakes
+/// them when another process queues a job.
 pub fn spawn_workers(
     n: usize,
     db: &Db,
@@ -102,11 +130,14 @@ pub fn spawn_workers(
     wake: Arc<Notify>,
     shutdown: watch::Receiver<bool>,
 ) -> Vec<JoinHandle<()>> {
-    let env = RunnerEnv {
-        database_url: upstream_database_url(&settings.database),
-        projects_dir: settings.api.projects_dir.clone(),
-        home: settings.home.clone(),
-    };
+    let env = runner_env(settings);
+    if n > 0 {
+        tokio::spawn(i2_jobs::wakeup::forward_enqueues(
+            db.clone(),
+            wake.clone(),
+            shutdown.clone(),
+        ));
+    }
     (0..n)
         .map(|i| {
             let w = Worker {

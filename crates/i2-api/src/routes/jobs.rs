@@ -284,11 +284,12 @@ pub async fn run(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult
             "Job is already queued or running",
         ));
     }
+    // Wake a worker before building the answer: the job starts while we reply.
+    s.wake.notify_one();
     // Answer with the job as it was queued (as upstream does), even if a worker already
     // picked it up in the meantime.
     let mut body = job_json(&mut s.conn(), &row).await?;
     body["status"] = json!(JobStatus::Queued as i32);
-    s.wake.notify_one();
     Ok(Json(body))
 }
 

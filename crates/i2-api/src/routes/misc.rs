@@ -1,4 +1,4 @@
-//! Health, version, the API root, `active_jobs/`, directory listings, and the plain
+//! Health, version, the API root, directory listings, and the plain
 //! record collections (`filetypes/`, `fileimports/`, `fileuses/`, …).
 
 use std::path::Path;
@@ -7,8 +7,6 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use i2_core::JobStatus;
-use i2_store::relations;
 use i2_store::tables::{
     FILE_IMPORT, FILE_TYPE, FILE_USE, PROJECT_EXPORT, PROJECT_GROUP_MEMBERSHIP,
 };
@@ -16,7 +14,6 @@ use serde_json::{Value, json};
 
 use crate::AppState;
 use crate::crud::Resource;
-use crate::error::ApiResult;
 
 // No ORDER BY: upstream lists file types in seed (insertion) order.
 pub static FILE_TYPES: Resource = Resource {
@@ -104,37 +101,6 @@ pub async fn api_root(headers: HeaderMap) -> Json<Value> {
         })
         .collect();
     Json(Value::Object(m))
-}
-
-pub async fn active_jobs(State(s): State<AppState>) -> ApiResult<Json<Value>> {
-    let rows = relations::active_jobs(&mut s.conn()).await?;
-    let jobs: Vec<Value> = rows
-        .into_iter()
-        .map(|relations::ActiveJob { id, project, task, uuid, number, status, pid }| {
-            let mem = pid.and_then(resident_bytes);
-            json!({
-                "project": project,
-                "job_id": id,
-                "job_task_name": task,
-                "job_uuid": uuid.0.hyphenated().to_string(),
-                "job_number": number,
-                "status": JobStatus::from_i32(status).map(JobStatus::label).unwrap_or("Unknown"),
-                "pid": pid,
-                "cpu_percent": mem.map(|_| json!(0.0)).unwrap_or(Value::Null),
-                "memory_usage_bytes": mem,
-            })
-        })
-        .collect();
-    Ok(Json(
-        json!({"success": true, "data": {"active_jobs": jobs}}),
-    ))
-}
-
-/// Resident memory of a local process, from `/proc`; `None` if it is not running here.
-fn resident_bytes(pid: i32) -> Option<u64> {
-    let statm = std::fs::read_to_string(format!("/proc/{pid}/statm")).ok()?;
-    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
-    Some(pages * 4096)
 }
 
 /// A recursive listing for `projects/{id}/directory/`: at most 10 levels, 10,000 entries.

@@ -8,8 +8,10 @@ use std::collections::HashMap;
 use std::path::{Path as FsPath, PathBuf};
 
 use axum::Json;
+use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use i2_core::JobStatus;
 use i2_core::job_number::JobNumber;
 use i2_store::records::{self, RecordRow};
@@ -23,6 +25,8 @@ use serde_json::{Value, json};
 use crate::AppState;
 use crate::body::Input;
 use crate::error::{ApiError, ApiResult};
+use crate::routes::container_cache;
+use crate::routes::context::{ProjectFiles, fill_from_context};
 use crate::routes::{jobs, projects};
 
 pub const INPUT_PARAMS: &str = "input_params.xml";
@@ -177,20 +181,57 @@ pub async fn create_task(
     let header = header_for(&s, &project, &job);
     let mut params = JobParams::fresh(&def, &task);
     let mut xml = def.input_params_xml(&header);
+    // Inputs from an earlier job: the one named, else (unless `auto_context` is false) the
+    // project's latest top-level job.
+    let job_id = job.pk().as_i64().unwrap_or_default();
+    let named = match input.str("context_job_uuid").filter(|u| !u.is_empty()) {
+        Some(u) => Some(uuid::Uuid::parse_str(u.trim()).map_err(|_| {
+            ApiError::envelope(StatusCode::BAD_REQUEST, "context_job_uuid is not a UUID")
+        })?),
+        None => None,
+    };
+    let auto = !matches!(input.get("auto_context"), Some(Value::Bool(false)));
+    if named.is_some() || auto {
+        let files = ProjectFiles::load(
+            &mut s.conn(),
+            pid,
+            &uuid_of(&project, &PROJECT),
+            projects::project_dir(&project),
+        )
+        .await?;
+        let context = match named {
+            Some(u) => job_id_by_uuid(&s, u).await?,
+            None => files.latest_top_job(job_id),
+        };
+        if let Some(ctx) = context
+            && fill_from_context(&mut params, &files, ctx) > 0
+        {
+            xml = params.to_fresh_xml(&header);
+        }
+    }
+    // `input_params` names parameters of `inputData` (others are ignored, as upstream does);
+    // they override what the context gave.
     if let Some(Value::Object(given)) = input.get("input_params") {
+        let mut changed = false;
         for (k, v) in given {
-            let path = format!("{task}.{k}");
-            let path = if k.contains('.') {
-                path
-            } else {
-                find_param_path(&params, &task, k)
-            };
+            let path = format!("{task}.container.inputData.{k}");
+            let known = params.find_node(&path).is_ok_and(|n| {
+                n.get("_objectPath").and_then(Value::as_str)
+                    == Some(format!("{task}.container.inputData.{k}").as_str())
+            });
+            if !known {
+                tracing::warn!(task = %task, param = %k, "input_params: no such inputData parameter");
+                continue;
+            }
             match params.set_parameter(&path, v, &header) {
-                Ok(out) => xml = out.xml,
+                Ok(_) => changed = true,
                 Err(e) => {
                     tracing::warn!(task = %task, param = %k, error = %e.error, "input_params entry not applied")
                 }
             }
+        }
+        if changed {
+            xml = params.to_fresh_xml(&header);
         }
     }
     write_atomic(&dir.join(INPUT_PARAMS), &xml)?;
@@ -258,23 +299,6 @@ fn drf_pk(row: &RecordRow) -> Arg {
     crate::drf::cell_arg(row.pk())
 }
 
-/// `input_params` keys are bare parameter names; find the container that holds one.
-fn find_param_path(params: &JobParams, task: &str, name: &str) -> String {
-    let tree = params.container_json();
-    if let Some(order) = tree.get("_value").and_then(Value::as_object) {
-        for (container, node) in order {
-            if node
-                .get("_value")
-                .and_then(Value::as_object)
-                .is_some_and(|m| m.contains_key(name))
-            {
-                return format!("{task}.container.{container}.{name}");
-            }
-        }
-    }
-    format!("{task}.container.inputData.{name}")
-}
-
 /// Load the job's parameters: `input_params.xml` for a job still being edited, the runner's
 /// `params.xml` first for one that ran (as upstream reads them).
 async fn load_params(
@@ -319,15 +343,49 @@ fn editable(job: &RecordRow) -> bool {
     )
 }
 
-pub async fn container(
-    State(s): State<AppState>,
-    Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
+pub async fn container(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult<Response> {
     let job = jobs::fetch_job(&s, &id).await?;
-    let (_, _, params, _) = load_params(&s, &job).await?;
-    Ok(Json(
-        json!({"success": true, "data": {"result": params.container_json()}}),
-    ))
+    let project = project_of(&s, &job).await?;
+    let task = text(&job, &JOB, "task_name");
+    let dir = job_dir(&project, &job)?;
+    let candidates = if editable(&job) {
+        [INPUT_PARAMS, PARAMS]
+    } else {
+        [PARAMS, INPUT_PARAMS]
+    };
+    let source = match candidates.iter().map(|n| dir.join(n)).find(|p| p.is_file()) {
+        Some(p) => Some(
+            std::fs::read_to_string(&p)
+                .map_err(|e| ApiError::internal(format!("reading {}: {e}", p.display())))?,
+        ),
+        None => None,
+    };
+    let cat = catalogue(&s)?;
+    // Keyed by installation and task as well as by the file's text.
+    let key = format!("{}\n{task}", cat.root().display());
+    let body = match container_cache::get(&key, source.as_deref()) {
+        Some(b) => b,
+        None => {
+            let def = definition(cat, &task)?;
+            let params = match &source {
+                Some(text) => JobParams::load(&def, text).map_err(|e| {
+                    ApiError::envelope(
+                        StatusCode::BAD_REQUEST,
+                        format!("The job's parameter file cannot be read: {e}"),
+                    )
+                })?,
+                None => JobParams::fresh(&def, &task),
+            };
+            let body = serde_json::to_vec(
+                &json!({"success": true, "data": {"result": params.container_json()}}),
+            )
+            .map_err(|e| ApiError::internal(format!("encoding the container: {e}")))?;
+            let body = Bytes::from(body);
+            container_cache::put(&key, source.as_deref(), body.clone());
+            body
+        }
+    };
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
 pub async fn def_xml(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
@@ -533,10 +591,325 @@ pub async fn clone(
         .map_err(|e| ApiError::internal(format!("creating {}: {e}", dir.display())))?;
     write_atomic(
         &dir.join(INPUT_PARAMS),
-        &params.to_xml(&header_for(&s, &project, &job)),
+        &params.to_fresh_xml(&header_for(&s, &project, &job)),
     )?;
     Ok((
         StatusCode::CREATED,
         Json(jobs::job_json(&mut s.conn(), &job).await?),
+    ))
+}
+
+/// Project directories by project uuid for every file parameter of `params` (the job's own
+/// project first), so file paths can be resolved without further queries.
+async fn file_project_dirs(
+    s: &AppState,
+    project: &RecordRow,
+    params: &JobParams,
+) -> ApiResult<HashMap<String, PathBuf>> {
+    let mut dirs = HashMap::new();
+    dirs.insert(
+        uuid_of(project, &PROJECT).replace('-', ""),
+        projects::project_dir(project),
+    );
+    let mut wanted = Vec::new();
+    collect_file_projects(params.container_json(), &mut wanted);
+    let mut c = s.conn();
+    for u in wanted {
+        let key = u.replace('-', "");
+        if dirs.contains_key(&key) {
+            continue;
+        }
+        let Ok(id) = uuid::Uuid::parse_str(&u) else {
+            continue;
+        };
+        let rows = records::list(
+            &mut c,
+            &PROJECT,
+            &[records::Filter {
+                column: "uuid",
+                value: Arg::Uuid(id),
+            }],
+            "id",
+            Default::default(),
+        )
+        .await?;
+        if let Some(row) = rows.first() {
+            dirs.insert(key, projects::project_dir(row));
+        }
+    }
+    Ok(dirs)
+}
+
+fn collect_file_projects(node: &Value, out: &mut Vec<String>) {
+    match node.get("_value") {
+        Some(Value::Object(m)) => {
+            if let Some(p) = m
+                .get("project")
+                .and_then(|p| p.get("_value"))
+                .and_then(Value::as_str)
+                .filter(|p| !p.is_empty())
+                && m.contains_key("baseName")
+            {
+                out.push(p.to_string());
+            }
+            for c in m.values() {
+                collect_file_projects(c, out);
+            }
+        }
+        Some(Value::Array(items)) => items.iter().for_each(|i| collect_file_projects(i, out)),
+        _ => {}
+    }
+}
+
+/// The full path of a file parameter, as upstream resolves it: an absolute `baseName` as it
+/// is, else the file's project directory (the job's when unknown), `relPath`, `baseName`.
+fn file_full_path(node: &Value, dirs: &HashMap<String, PathBuf>, own: &FsPath) -> Option<String> {
+    let part = |k: &str| {
+        node.get("_value")
+            .and_then(|v| v.get(k))
+            .and_then(|v| v.get("_value"))
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .trim()
+            .to_string()
+    };
+    let base = part("baseName");
+    if base.is_empty() {
+        return None;
+    }
+    if FsPath::new(&base).is_absolute() {
+        return Some(base);
+    }
+    let mut full = dirs
+        .get(&part("project").replace('-', ""))
+        .cloned()
+        .unwrap_or_else(|| own.to_path_buf());
+    let rel = part("relPath");
+    if !rel.is_empty() {
+        full.push(rel);
+    }
+    full.push(base);
+    Some(full.to_string_lossy().into_owned())
+}
+
+async fn validation_report(s: &AppState, id: &str, run_time: bool) -> ApiResult<Json<Value>> {
+    let job = jobs::fetch_job(s, id)
+        .await
+        .map_err(|e| jobs::envelope_404(e, "Job not found: Job matching query does not exist."))?;
+    let (project, _, params, _) = load_params(s, &job).await?;
+    let dirs = file_project_dirs(s, &project, &params).await?;
+    let own = projects::project_dir(&project);
+    let full_path = |n: &Value| file_full_path(n, &dirs, &own);
+    let exists = |p: &str| FsPath::new(p).exists();
+    let ctx = i2_tasks::validity::FileContext {
+        full_path: &full_path,
+        exists: &exists,
+    };
+    let findings = if run_time {
+        params.run_time_validity(&ctx)
+    } else {
+        params.validity(&ctx)
+    };
+    let xml = i2_tasks::validity::report_xml(&findings);
+    Ok(Json(json!({"success": true, "data": {"xml": xml}})))
+}
+
+/// `GET jobs/{id}/validation/`: the generic parameter checks as an `<errorReportList>`.
+pub async fn validation(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    validation_report(&s, &id, false).await
+}
+
+/// `GET jobs/{id}/run_time_validation/`: the checks made before a job runs.
+pub async fn run_time_validation(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    validation_report(&s, &id, true).await
+}
+
+/// The id of the job with this uuid, if there is one.
+async fn job_id_by_uuid(s: &AppState, u: uuid::Uuid) -> ApiResult<Option<i64>> {
+    let rows = records::list(
+        &mut s.conn(),
+        &JOB,
+        &[records::Filter {
+            column: "uuid",
+            value: Arg::Uuid(u),
+        }],
+        "id",
+        Default::default(),
+    )
+    .await?;
+    Ok(rows.first().and_then(|r| r.pk().as_i64()))
+}
+
+/// `POST jobs/{id}/set_context_job/` with `{context_job_uuid}`: fills the job's input files
+/// from that job's (or an earlier job's) files and answers the job. Unlike upstream, a job
+/// that is no longer Pending is refused (its parameters are a record of what ran).
+pub async fn set_context_job(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    input: Input,
+) -> ApiResult<Json<Value>> {
+    input.require_object()?;
+    let job = jobs::fetch_job(&s, &id)
+        .await
+        .map_err(|e| jobs::envelope_404(e, "Job matching query does not exist."))?;
+    let Some(u) = input.str("context_job_uuid") else {
+        return Err(ApiError::envelope(
+            StatusCode::BAD_REQUEST,
+            "context_job_uuid is required",
+        ));
+    };
+    let u = uuid::Uuid::parse_str(u.trim()).map_err(|_| {
+        ApiError::envelope(StatusCode::BAD_REQUEST, "context_job_uuid is not a UUID")
+    })?;
+    if !editable(&job) {
+        return Err(ApiError::envelope(
+            StatusCode::BAD_REQUEST,
+            "Parameters can only be changed while the job is pending",
+        ));
+    }
+    let Some(ctx) = job_id_by_uuid(&s, u).await? else {
+        return Err(ApiError::envelope(
+            StatusCode::NOT_FOUND,
+            "Job matching query does not exist.",
+        ));
+    };
+    let (project, _, mut params, dir) = load_params(&s, &job).await?;
+    let files = ProjectFiles::load(
+        &mut s.conn(),
+        project.pk().as_i64().unwrap_or_default(),
+        &uuid_of(&project, &PROJECT),
+        projects::project_dir(&project),
+    )
+    .await?;
+    fill_from_context(&mut params, &files, ctx);
+    // Upstream saves the whole container here (as after an upload).
+    write_atomic(
+        &dir.join(INPUT_PARAMS),
+        &params.to_full_xml(&header_for(&s, &project, &job)),
+    )?;
+    let body = jobs::job_json(&mut s.conn(), &job).await?;
+    Ok(Json(json!({"success": true, "data": {"new_job": body}})))
+}
+
+/// `GET jobs/{id}/what_next/`: the tasks the job's plugin suggests next (its `WHATNEXT`), each
+/// with upstream's fields; `Status: Failed` and no result when the plugin names none.
+pub async fn what_next(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let job = jobs::fetch_job(&s, &id)
+        .await
+        .map_err(|e| jobs::envelope_404(e, "Job matching query does not exist."))?;
+    let cat = catalogue(&s)?;
+    let task = text(&job, &JOB, "task_name");
+    let data = match cat.what_next(&task) {
+        Some(list) => {
+            let result: Vec<Value> = list
+                .iter()
+                .map(|t| {
+                    let title = cat
+                        .task(t)
+                        .and_then(|i| i.short_title.clone().or_else(|| i.title.clone()));
+                    json!({"taskName": t, "shortTitle": t, "title": title})
+                })
+                .collect();
+            json!({"Status": "Success", "result": result})
+        }
+        None => json!({"Status": "Failed", "result": []}),
+    };
+    Ok(Json(json!({"success": true, "data": data})))
+}
+
+/// `GET jobs/{id}/i2run_command/`. Upstream 3.0.1 walks a container in which it finds no set
+/// parameter (recorded: also after set_parameter and file uploads), so its command is always
+/// the task and the project name; this answers the same.
+pub async fn i2run_command(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let job = jobs::fetch_job(&s, &id).await.map_err(|e| match e {
+        ApiError::NotFound(_) | ApiError::NotFoundPlain => ApiError::envelope(
+            StatusCode::BAD_REQUEST,
+            "Job matching query does not exist.",
+        ),
+        other => other,
+    })?;
+    let project = project_of(&s, &job).await?;
+    let command = format!(
+        "{} --project_name {} ",
+        text(&job, &JOB, "task_name"),
+        text(&project, &PROJECT, "name")
+    );
+    Ok(Json(json!({"success": true, "data": {"command": command}})))
+}
+
+/// `POST jobs/{id}/object_method/` `{object_path, method_name, args?, kwargs?}`: the methods of
+/// parameter objects the web client calls that need no CCP4 program, computed natively
+/// (`i2_tasks::methods`). Any other name is a 400 naming what is available; no name is ever
+/// looked up and called.
+pub async fn object_method(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    input: Input,
+) -> ApiResult<Json<Value>> {
+    input.require_object()?;
+    let job = jobs::fetch_job(&s, &id)
+        .await
+        .map_err(|e| jobs::envelope_404(e, "Job matching query does not exist."))?;
+    let (Some(path), Some(method)) = (input.str("object_path"), input.str("method_name")) else {
+        return Err(ApiError::envelope(
+            StatusCode::BAD_REQUEST,
+            "object_path and method_name are required",
+        ));
+    };
+    let args = match input.get("args") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(a)) => a.clone(),
+        Some(_) => {
+            return Err(ApiError::envelope(
+                StatusCode::BAD_REQUEST,
+                "args must be a list",
+            ));
+        }
+    };
+    let kwargs = input.get("kwargs").cloned().unwrap_or(json!({}));
+    let (_, _, params, _) = load_params(&s, &job).await?;
+    let node = params
+        .find_node(&path)
+        .map_err(|e| ApiError::envelope(StatusCode::BAD_REQUEST, e))?;
+    match i2_tasks::methods::call(node, &method, &args, &kwargs) {
+        Ok(result) => Ok(Json(json!({"success": true, "data": {"result": result}}))),
+        Err(e) => Err(ApiError::envelope(StatusCode::BAD_REQUEST, e.to_string())),
+    }
+}
+
+/// `POST jobs/{id}/plugin_method/`: the plugin methods the web client calls
+/// (`compute_anomalous_scattering`, `estimate_num_substructure`, `import_tls_from_file`,
+/// `import_tls_from_text`, `suggest_tls_groups`) need CCP4 libraries or model analysis that
+/// i2server does not have natively: every name is a 400 saying so. No name is ever called.
+pub async fn plugin_method(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    input: Input,
+) -> ApiResult<Json<Value>> {
+    input.require_object()?;
+    jobs::fetch_job(&s, &id)
+        .await
+        .map_err(|e| jobs::envelope_404(e, "Job matching query does not exist."))?;
+    let Some(method) = input.str("method_name") else {
+        return Err(ApiError::envelope(
+            StatusCode::BAD_REQUEST,
+            "method_name is required",
+        ));
+    };
+    Err(ApiError::envelope(
+        StatusCode::BAD_REQUEST,
+        format!("Plugin method '{method}' is not available in i2server"),
     ))
 }

@@ -193,6 +193,17 @@ impl TestApp {
         if let Some(cat) = test_catalogue() {
             state = state.with_tasks(cat);
         }
+        // `regenerate_report/` rebuilds reports with upstream's Python, as `serve` does.
+        if let Some(py) = std::env::var_os("I2_TEST_PYTHON").filter(|p| !p.is_empty()) {
+            state = state.with_reports(i2_jobs::ReportBuilder::new(
+                i2_jobs::Runner::Upstream { python: py.into() },
+                i2_jobs::runner::RunnerEnv {
+                    database_url: i2server::workers::upstream_database_url(&target),
+                    projects_dir: projects_dir.clone(),
+                    home: dir.path().to_path_buf(),
+                },
+            ));
+        }
         let router = i2_api::router(state);
         Some(TestApp {
             backend,
@@ -550,6 +561,8 @@ pub fn test_worker(app: &TestApp, runner: i2_jobs::Runner, id: &str) -> i2_jobs:
             idle_poll: std::time::Duration::from_millis(100),
             shutdown_grace: std::time::Duration::ZERO,
             host: "testhost".into(),
+            limits: i2_jobs::TaskLimits::default(),
+            memory_poll: std::time::Duration::from_millis(100),
         },
         wake: app.wake.clone(),
     }
