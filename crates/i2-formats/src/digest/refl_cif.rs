@@ -27,6 +27,54 @@ fn list(v: &[f64]) -> Value {
     )
 }
 
+/// NumPy's `repr` of a 1-D float64 array of whole numbers (upstream puts the FreeR flag array
+/// itself into the digest, which turns it into this text): fixed notation `0.`, right-aligned
+/// to a common width, wrapped at 75 columns, and summarised past 1,000 items as NumPy 2 does.
+pub fn numpy_repr(v: &[f64]) -> String {
+    if v.is_empty() {
+        return "array([], dtype=float64)".into();
+    }
+    let summarise = v.len() > 1000;
+    let shown: Vec<f64> = if summarise {
+        v[..3].iter().chain(&v[v.len() - 3..]).copied().collect()
+    } else {
+        v.to_vec()
+    };
+    let text = |x: f64| format!("{}.", x as i64);
+    let width = shown.iter().map(|x| text(*x).len()).max().unwrap_or(1);
+    let words: Vec<String> = shown.iter().map(|x| format!("{:>width$}", text(*x))).collect();
+    let suffix = if summarise {
+        format!(", shape=({},))", v.len())
+    } else {
+        ")".to_string()
+    };
+    let line_width = 75 - suffix.len();
+    let elem_width = line_width - 1;
+    let indent = " ".repeat("array([".len());
+    let (mut s, mut line) = (String::new(), indent.clone());
+    let mut push = |s: &mut String, line: &mut String, word: &str| {
+        if line.len() + word.len() > elem_width && line.len() > indent.len() {
+            s.push_str(line.trim_end());
+            s.push('\n');
+            *line = indent.clone();
+        }
+        line.push_str(word);
+    };
+    let mut items: Vec<&str> = words.iter().map(String::as_str).collect();
+    if summarise {
+        items.insert(3, "...");
+    }
+    let last = items.len() - 1;
+    for (i, w) in items.iter().enumerate() {
+        push(&mut s, &mut line, w);
+        if i != last {
+            line.push_str(", ");
+        }
+    }
+    s.push_str(&line);
+    format!("array([{}]{suffix}", &s[indent.len()..])
+}
+
 fn repr(b: &BlockInfo) -> String {
     format!(
         "<gemmi.ReflnBlock {} with {} x {} loop>",
@@ -44,13 +92,15 @@ fn freer_json(f: &FreerStatus, rblock: &str) -> Value {
     m.insert("freermissing".into(), json!(f.freermissing));
     if f.status_checked {
         m.insert("freerStatusType".into(), json!(f.status_type));
-        m.insert(
-            "statuslist".into(),
-            f.statuslist.as_deref().map_or(Value::Null, list),
-        );
+        // A status column of numbers is read like the flag column: a NumPy array too.
+        let statuslist = match (f.status_type, f.statuslist.as_deref()) {
+            (Some("integer"), Some(l)) => json!(numpy_repr(l)),
+            (_, l) => l.map_or(Value::Null, list),
+        };
+        m.insert("statuslist".into(), statuslist);
     }
     if let Some(l) = &f.freerlist {
-        m.insert("freerlist".into(), list(l));
+        m.insert("freerlist".into(), json!(numpy_repr(l)));
     }
     Value::Object(m)
 }
@@ -166,4 +216,22 @@ pub fn digest(path: &Path) -> Result<Value> {
         Value::Array(f.blocks.iter().map(block_json).collect()),
     );
     Ok(Value::Object(d))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::numpy_repr;
+
+    #[test]
+    fn numpy_reprs() {
+        assert_eq!(numpy_repr(&[0.0, 1.0, 12.0]), "array([ 0.,  1., 12.])");
+        assert_eq!(numpy_repr(&[]), "array([], dtype=float64)");
+        let v: Vec<f64> = (0..40).map(|i| f64::from(i % 3 - 1)).collect();
+        assert_eq!(
+            numpy_repr(&v),
+            "array([-1.,  0.,  1., -1.,  0.,  1., -1.,  0.,  1., -1.,  0.,  1., -1.,\n        \
+             0.,  1., -1.,  0.,  1., -1.,  0.,  1., -1.,  0.,  1., -1.,  0.,\n        \
+             1., -1.,  0.,  1., -1.,  0.,  1., -1.,  0.,  1., -1.,  0.,  1.,\n       -1.])"
+        );
+    }
 }
