@@ -209,11 +209,13 @@ fn is_keyword(v: &CifValue) -> bool {
         || t.eq_ignore_ascii_case("stop_")
 }
 
-/// Every data block of CIF text. Text before the first `data_` is ignored; a loop whose value
-/// count does not fill its rows, or a tag without a value, is an error.
+/// Every data block of CIF text (none for an empty or comment-only text). A value before the
+/// first `data_`, a loop whose value count does not fill its rows, or a tag without a value is
+/// an error, as for gemmi.
 pub fn parse(text: &str) -> Result<Vec<Block>> {
     let mut it = tokenize(text).into_iter().peekable();
     let mut blocks: Vec<Block> = Vec::new();
+    let (mut global, mut in_global) = (Block::default(), false);
     while let Some(t) = it.next() {
         let bare = t.quoted.is_none();
         if bare
@@ -221,14 +223,26 @@ pub fn parse(text: &str) -> Result<Vec<Block>> {
                 .get(..5)
                 .is_some_and(|p| p.eq_ignore_ascii_case("data_"))
         {
+            in_global = false;
             blocks.push(Block {
                 name: t.text[5..].to_string(),
                 items: Vec::new(),
             });
             continue;
         }
-        let Some(block) = blocks.last_mut() else {
+        if bare && t.text.eq_ignore_ascii_case("global_") {
+            in_global = true; // monomer library lists start with one; its items are dropped
             continue;
+        }
+        let block = if in_global {
+            &mut global
+        } else if let Some(b) = blocks.last_mut() {
+            b
+        } else {
+            return Err(FormatError::NotThisFormat(format!(
+                "'{}' before the first data_ block: not a CIF file",
+                t.text.chars().take(40).collect::<String>()
+            )));
         };
         if bare && t.text.eq_ignore_ascii_case("loop_") {
             let mut l = Loop::default();
@@ -261,11 +275,6 @@ pub fn parse(text: &str) -> Result<Vec<Block>> {
             }
         }
     }
-    if blocks.is_empty() {
-        return Err(FormatError::NotThisFormat(
-            "no data_ block: not a CIF file".into(),
-        ));
-    }
     Ok(blocks)
 }
 
@@ -292,6 +301,8 @@ mod tests {
             Some("text\nmore")
         );
         assert!(parse("loop_\n_a\n").is_err());
+        assert!(parse("1 1\n0\n").is_err());
+        assert!(parse("# only a comment\n").expect("empty").is_empty());
         assert!(parse("data_x\nloop_\n_a\n_b\n1\n").is_err());
     }
 }

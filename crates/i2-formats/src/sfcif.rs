@@ -232,6 +232,11 @@ pub fn read(path: &Path) -> Result<ReflectionCif> {
 
 pub fn parse(text: &str) -> Result<ReflectionCif> {
     let blocks = cif::parse(text)?;
+    if blocks.is_empty() {
+        return Err(FormatError::NotThisFormat(
+            "no data_ block: not an mmCIF file".into(),
+        ));
+    }
     let head = blocks.first().map(file_head).unwrap_or_default();
     let infos = blocks.iter().map(block_info).collect::<Result<Vec<_>>>()?;
     Ok(ReflectionCif {

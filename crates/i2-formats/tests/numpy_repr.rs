@@ -52,5 +52,11 @@ fn numpy_repr_matches_numpy() {
             bad.push(format!("n={}:\n{got}\n!=\n{want}", v.len()));
         }
     }
-    assert!(bad.is_empty(), "{} of {} differ:\n{}", bad.len(), cases.len(), bad.join("\n"));
+    assert!(
+        bad.is_empty(),
+        "{} of {} differ:\n{}",
+        bad.len(),
+        cases.len(),
+        bad.join("\n")
+    );
 }

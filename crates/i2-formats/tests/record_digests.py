@@ -103,6 +103,22 @@ CASES = [
     # mmCIF reflections and ligand dictionaries (recorded for shape; not yet digested natively)
     ("sfcif_4hg7", "shared:mdm2/4hg7-sf.cif", "import_merged", "import_merged.inputData.HKLIN", None),
     ("dict_baz2b_x828", "shared:baz2b/BAZ2BA-x828-LIG.cif", "LidiaAcedrgNew", "LidiaAcedrgNew.inputData.DICTIN", None),
+    # the rest of the package's data files and of the demo data
+    ("dict_mon_lib_list_basic", "pkg:pipelines/crank2/crank2/basiclib/mon_lib_list_basic.cif", "LidiaAcedrgNew", "LidiaAcedrgNew.inputData.DICTIN", None),
+    ("dict_mon_lib_list", "pkg:pipelines/crank2/crank2/basiclib/list/mon_lib_list.cif", "LidiaAcedrgNew", "LidiaAcedrgNew.inputData.DICTIN", None),
+    ("dict_mon_lib_ind2", "pkg:pipelines/crank2/crank2/basiclib/mon_lib_ind2.cif", "LidiaAcedrgNew", "LidiaAcedrgNew.inputData.DICTIN", None),
+    ("dict_ener_lib", "pkg:pipelines/crank2/crank2/basiclib/ener_lib.cif", "LidiaAcedrgNew", "LidiaAcedrgNew.inputData.DICTIN", None),
+    ("dict_mon_lib_ind_empty", "pkg:pipelines/crank2/crank2/basiclib/mon_lib_ind.cif", "LidiaAcedrgNew", "LidiaAcedrgNew.inputData.DICTIN", None),
+    ("mtz_warpntrace", "pkg:wrappers/arp_warp_classic/mock_data/PSP/warpNtrace.mtz", "splitMtz", "splitMtz.inputData.HKLIN", None),
+    ("pdb_warpntrace", "pkg:wrappers/arp_warp_classic/mock_data/PSP/warpNtrace.pdb", "coordinate_selector", "coordinate_selector.inputData.XYZIN", None),
+    ("unmerged_brap_rm", "pkg:wrappers/pointless/test_data/brap_rm_6A.mtz", "tableone", "tableone.inputData.UNMERGED", None),
+    ("unmerged_integrate_xds", "pkg:wrappers/pointless/test_data/INTEGRATE_vb1.HKL", "tableone", "tableone.inputData.UNMERGED", None),
+    ("mtz_fphiout_nomrbump", "pkg:wrappers/ccp4mg_edit_nomrbump/test_data/FPHIOUT.mtz", "splitMtz", "splitMtz.inputData.HKLIN", None),
+    ("pdb_xyzout_nomrbump", "pkg:wrappers/ccp4mg_edit_nomrbump/test_data/XYZOUT.pdb", "coordinate_selector", "coordinate_selector.inputData.XYZIN", None),
+    ("mtz_fphiout_general", "pkg:wrappers/ccp4mg_general/test_data/FPHIOUT.mtz", "splitMtz", "splitMtz.inputData.HKLIN", None),
+    ("pdb_xyzout_general", "pkg:wrappers/ccp4mg_general/test_data/XYZOUT.pdb", "coordinate_selector", "coordinate_selector.inputData.XYZIN", None),
+    ("mtz_brap_scaled2_demo", "shared:brap_pk_6A_scaled2.mtz", "splitMtz", "splitMtz.inputData.HKLIN", None),
+    ("mtz_rnase25_fsigf_demo", "shared:rnase/rnase25_fsigf.mtz", "splitMtz", "splitMtz.inputData.HKLIN", None),
     # small files written for these tests (tests/fixtures/files), one per reader rule
     ("gen_dict_two_monomers", "gen:dict_two_monomers.cif", "LidiaAcedrgNew", "LidiaAcedrgNew.inputData.DICTIN", None),
     ("gen_aln_clustal", "gen:aln_clustal.aln", "chainsaw", "chainsaw.inputData.ALIGNIN", None),

@@ -6,13 +6,15 @@
 //! - [`seq`]: sequence files, alignments and ASU-contents files.
 //! - [`refl_cif`]: mmCIF reflection files (structure factors).
 //! - [`dict`]: ligand restraint dictionaries.
+//! - [`scalepack`]: unmerged `*.sca`/`*.hkl` files (upstream's header sniff only).
 //!
-//! Other types (maps, XDS and Scalepack reflections, …) are [`FormatError::Unsupported`].
+//! Other types (maps, XDS files not named `.hkl`, …) are [`FormatError::Unsupported`].
 
 pub mod coords;
 pub mod dict;
 pub mod mtz;
 pub mod refl_cif;
+pub mod scalepack;
 pub mod seq;
 
 use std::path::Path;
@@ -39,9 +41,12 @@ pub fn digest_for(file_type: &str, path: &Path) -> Result<Value> {
         {
             mtz::digest(path)
         }
+        "application/CCP4-unmerged-experimental" if has_extension(path, &["sca", "hkl"]) => {
+            scalepack::digest(path)
+        }
         // Upstream decides by extension: these are read as mmCIF reflection files.
         "application/CCP4-unmerged-experimental" | "application/CCP4-generic-reflections"
-            if has_cif_extension(path) =>
+            if has_extension(path, &["cif", "mmcif", "ent"]) =>
         {
             refl_cif::digest(path)
         }
@@ -63,10 +68,8 @@ fn is_mtz(path: &Path) -> bool {
         && &magic == b"MTZ "
 }
 
-fn has_cif_extension(path: &Path) -> bool {
-    path.extension().and_then(|e| e.to_str()).is_some_and(|e| {
-        ["cif", "mmcif", "ent"]
-            .iter()
-            .any(|x| e.eq_ignore_ascii_case(x))
-    })
+fn has_extension(path: &Path, exts: &[&str]) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| exts.iter().any(|x| e.eq_ignore_ascii_case(x)))
 }

@@ -42,7 +42,10 @@ pub fn numpy_repr(v: &[f64]) -> String {
     };
     let text = |x: f64| format!("{}.", x as i64);
     let width = shown.iter().map(|x| text(*x).len()).max().unwrap_or(1);
-    let words: Vec<String> = shown.iter().map(|x| format!("{:>width$}", text(*x))).collect();
+    let words: Vec<String> = shown
+        .iter()
+        .map(|x| format!("{:>width$}", text(*x)))
+        .collect();
     let suffix = if summarise {
         format!(", shape=({},))", v.len())
     } else {
@@ -52,7 +55,7 @@ pub fn numpy_repr(v: &[f64]) -> String {
     let elem_width = line_width - 1;
     let indent = " ".repeat("array([".len());
     let (mut s, mut line) = (String::new(), indent.clone());
-    let mut push = |s: &mut String, line: &mut String, word: &str| {
+    let push = |s: &mut String, line: &mut String, word: &str| {
         if line.len() + word.len() > elem_width && line.len() > indent.len() {
             s.push_str(line.trim_end());
             s.push('\n');
