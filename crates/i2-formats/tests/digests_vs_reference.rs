@@ -197,3 +197,64 @@ fn digests_match_the_reference_server() {
         failures.join("\n")
     );
 }
+
+/// Data-file extensions the sweep looks for (the ASU-contents XML is matched by `.asu.xml`).
+const DATA_EXTENSIONS: &[&str] = &[
+    "mtz", "pdb", "ent", "cif", "mmcif", "seq", "fasta", "pir", "aln", "sto", "phy", "hkl", "sca",
+];
+
+fn data_files(root: &std::path::Path) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = DATA_EXTENSIONS
+        .iter()
+        .flat_map(|e| common::files_with_ext(root, e))
+        .collect();
+    out.extend(
+        common::files_with_ext(root, "xml")
+            .into_iter()
+            .filter(|p| p.to_string_lossy().ends_with(".asu.xml")),
+    );
+    out.sort();
+    out
+}
+
+/// The recorded cases reach every data file shipped in the ccp4i2 package and (when present)
+/// every data file of ../shared/fixtures/ccp4i2-demo-data: a new file there fails this test
+/// until its reference digest is recorded with record_digests.py.
+#[test]
+fn recorded_cases_reach_every_data_file() {
+    let dir = common::fixture("digests");
+    let mut sources = std::collections::BTreeSet::new();
+    for e in std::fs::read_dir(&dir).expect("fixtures/digests").flatten() {
+        let text = std::fs::read_to_string(e.path()).expect("read");
+        let case: Value = serde_json::from_str(&text).expect("json");
+        if let Some(s) = case["source"].as_str() {
+            sources.insert(s.to_string());
+        }
+    }
+    let mut roots = vec![("pkg", common::ccp4i2_root())];
+    match common::shared_demo_data() {
+        Some(p) => roots.push(("shared", p)),
+        None => eprintln!("../shared/fixtures not found: demo-data sweep skipped"),
+    }
+    let mut missing = Vec::new();
+    for (name, root) in roots {
+        let files = data_files(&root);
+        assert!(!files.is_empty(), "no data files under {}", root.display());
+        for f in &files {
+            let rel = f.strip_prefix(&root).unwrap_or(f).to_string_lossy();
+            if !sources.contains(&format!("{name}:{rel}")) {
+                missing.push(format!("{name}:{rel}"));
+            }
+        }
+        eprintln!(
+            "{name}: {} data files, all with a recorded case unless listed",
+            files.len()
+        );
+    }
+    assert!(
+        missing.is_empty(),
+        "{} data files have no recorded reference digest:\n{}",
+        missing.len(),
+        missing.join("\n")
+    );
+}

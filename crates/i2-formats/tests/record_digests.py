@@ -109,6 +109,7 @@ CASES = [
     ("dict_mon_lib_ind2", "pkg:pipelines/crank2/crank2/basiclib/mon_lib_ind2.cif", "LidiaAcedrgNew", "LidiaAcedrgNew.inputData.DICTIN", None),
     ("dict_ener_lib", "pkg:pipelines/crank2/crank2/basiclib/ener_lib.cif", "LidiaAcedrgNew", "LidiaAcedrgNew.inputData.DICTIN", None),
     ("dict_mon_lib_ind_empty", "pkg:pipelines/crank2/crank2/basiclib/mon_lib_ind.cif", "LidiaAcedrgNew", "LidiaAcedrgNew.inputData.DICTIN", None),
+    ("dict_list_mon_lib_ind_empty", "pkg:pipelines/crank2/crank2/basiclib/list/mon_lib_ind.cif", "LidiaAcedrgNew", "LidiaAcedrgNew.inputData.DICTIN", None),
     ("mtz_warpntrace", "pkg:wrappers/arp_warp_classic/mock_data/PSP/warpNtrace.mtz", "splitMtz", "splitMtz.inputData.HKLIN", None),
     ("pdb_warpntrace", "pkg:wrappers/arp_warp_classic/mock_data/PSP/warpNtrace.pdb", "coordinate_selector", "coordinate_selector.inputData.XYZIN", None),
     ("unmerged_brap_rm", "pkg:wrappers/pointless/test_data/brap_rm_6A.mtz", "tableone", "tableone.inputData.UNMERGED", None),
