@@ -55,7 +55,10 @@ fn fuzz_findings_stay_fixed() {
     let mut n = 0;
     for target in std::fs::read_dir(&root).expect("fixtures/fuzz").flatten() {
         let name = target.file_name().to_string_lossy().into_owned();
-        for input in std::fs::read_dir(target.path()).expect("target dir").flatten() {
+        for input in std::fs::read_dir(target.path())
+            .expect("target dir")
+            .flatten()
+        {
             let data = std::fs::read(input.path()).expect("read input");
             eprintln!("{name}/{}", input.file_name().to_string_lossy());
             replay(&name, &data, &tmp);
