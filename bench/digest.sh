@@ -18,8 +18,11 @@ PY=$(scripts/peers.sh)
 PKG=$("$PY" -c 'import ccp4i2,os;print(os.path.dirname(ccp4i2.__file__))')
 cargo build --release -q -p i2server
 BIN=${CARGO_TARGET_DIR:-target}/release/i2server
-T=$(mktemp -d); trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$T"' EXIT
-I2PORT=18711; REFPORT=18712
+T=$(mktemp -d); trap 'kill $(jobs -p) 2>/dev/null; [ -n "${BENCH_KEEP:-}" ] || rm -rf "$T"; true' EXIT
+I2PORT=${BENCH_I2_PORT:-18863}; REFPORT=${BENCH_REF_PORT:-18864}
+for p in $I2PORT $REFPORT; do
+  if curl -s -o /dev/null "http://127.0.0.1:$p/"; then echo "port $p is in use: set BENCH_I2_PORT / BENCH_REF_PORT" >&2; exit 1; fi
+done
 MTZ=$PKG/wrappers/pointless/test_data/brap_pk_6A.mtz
 PDB=$PKG/wrappers/edstats/test_data/ghcp4i_67_buccaneer_refmac1.pdb
 
@@ -138,7 +141,7 @@ read -r I2_MR I2_ML I2_PR I2_PL < "$T/i2.res"
 read -r RF_MR RF_ML RF_PR RF_PL < "$T/ref.res"
 
 ratio() { echo "scale=1; $1 / $2" | bc; }
-mib() { echo "scale=1; $1 / 1024" | bc; }
+mib() { printf "%.1f" "$(echo "scale=3; $1 / 1024" | bc)"; }
 {
   echo "Digest through HTTP ($(nproc) cores, wrk -t1 -c$CONNS -d${SECS}s, SQLite, $(date -u +%F))"
   echo
