@@ -18,7 +18,7 @@ PY=$(scripts/peers.sh)
 PKG=$("$PY" -c 'import ccp4i2,os;print(os.path.dirname(ccp4i2.__file__))')
 cargo build --release -q -p i2server
 BIN=${CARGO_TARGET_DIR:-target}/release/i2server
-T=$(mktemp -d); trap 'kill $(jobs -p) 2>/dev/null; [ -n "${BENCH_KEEP:-}" ] || rm -rf "$T"; true' EXIT
+T=$(mktemp -d); trap 'kill $(jobs -p) 2>/dev/null || true; [ -n "${BENCH_KEEP:-}" ] || rm -rf "$T"' EXIT
 I2PORT=${BENCH_I2_PORT:-18863}; REFPORT=${BENCH_REF_PORT:-18864}
 for p in $I2PORT $REFPORT; do
   if curl -s -o /dev/null "http://127.0.0.1:$p/"; then echo "port $p is in use: set BENCH_I2_PORT / BENCH_REF_PORT" >&2; exit 1; fi
