@@ -19,14 +19,22 @@ fn exercise(path: &Path) {
     let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
     let types: &[&str] = match ext {
         "mtz" => &["application/CCP4-mtz"],
-        "pdb" | "cif" => &["chemical/x-pdb"],
-        "pir" | "seq" => &["application/CCP4-seq"],
+        "pdb" => &["chemical/x-pdb"],
+        "cif" => &[
+            "chemical/x-pdb",
+            "application/refmac-dictionary",
+            "application/CCP4-generic-reflections",
+        ],
+        "pir" | "seq" | "aln" => &["application/CCP4-seq", "application/CCP4-seqalign"],
         "xml" => &["application/CCP4-asu-content"],
+        "hkl" => &["application/CCP4-unmerged-experimental"],
         _ => &[
             "application/CCP4-mtz",
             "chemical/x-pdb",
             "application/CCP4-seq",
+            "application/CCP4-seqalign",
             "application/CCP4-asu-content",
+            "application/refmac-dictionary",
         ],
     };
     for t in types {
@@ -132,10 +140,27 @@ ATOM 1 C CA ALA A 1 1 1\nHETATM 2 O O HOH A 2 2 1\n_x 'quoted' ;\n;text\n;\n";
     let asu = b"<ccp4i2><ccp4i2_body><seqList><CAsuContentSeq><sequence>AC</sequence><nCopies>x</nCopies>\
 <name>&amp;</name></CAsuContentSeq></seqList></ccp4i2_body></ccp4i2>";
     mutate("m.asu.xml", asu, 1);
+    // The readers added for dictionaries, alignments and reflection mmCIF, on the small files
+    // written for the digest tests.
+    let files = common::fixture("files");
+    for (name, step) in [
+        ("dict_two_monomers.cif", 1),
+        ("sf_anom_freer.cif", 7),
+        ("sf_unmerged_two_blocks.cif", 3),
+        ("aln_clustal.aln", 1),
+        ("aln_stockholm.sto", 1),
+        ("aln_phylip.phy", 1),
+        ("aln_fasta.fasta", 1),
+    ] {
+        let data = std::fs::read(files.join(name)).expect("test file");
+        let ext = if name.ends_with(".cif") { "cif" } else { "aln" };
+        mutate(&format!("m_{name}.{ext}"), &data, step);
+    }
+    mutate("m.hkl", b"1\n-987\n40 50 60 90 90 90 p212121\n", 1);
     // Pure garbage and empty files.
     let mut rng = Lcg(7);
     let garbage: Vec<u8> = (0..4096).map(|_| rng.next() as u8).collect();
-    for name in ["g.mtz", "g.pdb", "g.cif", "g.seq", "g.bin"] {
+    for name in ["g.mtz", "g.pdb", "g.cif", "g.seq", "g.hkl", "g.bin"] {
         let p = scratch(name);
         std::fs::write(&p, &garbage).expect("write");
         exercise(&p);

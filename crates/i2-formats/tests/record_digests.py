@@ -8,7 +8,8 @@ parameter (as the web client does), then save the server's answers to
 together with the File row the upload created, as tests/fixtures/digests/<case>.json.
 
 Usage:  python3 record_digests.py [--base http://127.0.0.1:8767/api/ccp4i2] [--only NAME]
-Data:   $I2_CCP4I2_ROOT (the installed ccp4i2 package directory) and ../shared/fixtures/ccp4i2-demo-data.
+Data:   $I2_CCP4I2_ROOT (the installed ccp4i2 package directory), ../shared/fixtures/ccp4i2-demo-data
+        and fixtures/files (small files written for these tests).
 Stdlib only.
 """
 import argparse
@@ -31,7 +32,7 @@ def roots():
     shared = HERE.parents[2] / ".." / "shared" / "fixtures" / "ccp4i2-demo-data"
     if not shared.is_dir():
         shared = pathlib.Path("/work/shared/fixtures/ccp4i2-demo-data")
-    return {"pkg": pathlib.Path(pkg), "shared": shared}
+    return {"pkg": pathlib.Path(pkg), "shared": shared, "gen": HERE / "fixtures" / "files"}
 
 
 # (case name, source "root:relative path", task, object path, column selector or None)
@@ -102,6 +103,32 @@ CASES = [
     # mmCIF reflections and ligand dictionaries (recorded for shape; not yet digested natively)
     ("sfcif_4hg7", "shared:mdm2/4hg7-sf.cif", "import_merged", "import_merged.inputData.HKLIN", None),
     ("dict_baz2b_x828", "shared:baz2b/BAZ2BA-x828-LIG.cif", "LidiaAcedrgNew", "LidiaAcedrgNew.inputData.DICTIN", None),
+    # the rest of the package's data files and of the demo data
+    ("dict_mon_lib_list_basic", "pkg:pipelines/crank2/crank2/basiclib/mon_lib_list_basic.cif", "LidiaAcedrgNew", "LidiaAcedrgNew.inputData.DICTIN", None),
+    ("dict_mon_lib_list", "pkg:pipelines/crank2/crank2/basiclib/list/mon_lib_list.cif", "LidiaAcedrgNew", "LidiaAcedrgNew.inputData.DICTIN", None),
+    ("dict_mon_lib_ind2", "pkg:pipelines/crank2/crank2/basiclib/mon_lib_ind2.cif", "LidiaAcedrgNew", "LidiaAcedrgNew.inputData.DICTIN", None),
+    ("dict_ener_lib", "pkg:pipelines/crank2/crank2/basiclib/ener_lib.cif", "LidiaAcedrgNew", "LidiaAcedrgNew.inputData.DICTIN", None),
+    ("dict_mon_lib_ind_empty", "pkg:pipelines/crank2/crank2/basiclib/mon_lib_ind.cif", "LidiaAcedrgNew", "LidiaAcedrgNew.inputData.DICTIN", None),
+    ("dict_list_mon_lib_ind_empty", "pkg:pipelines/crank2/crank2/basiclib/list/mon_lib_ind.cif", "LidiaAcedrgNew", "LidiaAcedrgNew.inputData.DICTIN", None),
+    ("mtz_warpntrace", "pkg:wrappers/arp_warp_classic/mock_data/PSP/warpNtrace.mtz", "splitMtz", "splitMtz.inputData.HKLIN", None),
+    ("pdb_warpntrace", "pkg:wrappers/arp_warp_classic/mock_data/PSP/warpNtrace.pdb", "coordinate_selector", "coordinate_selector.inputData.XYZIN", None),
+    ("unmerged_brap_rm", "pkg:wrappers/pointless/test_data/brap_rm_6A.mtz", "tableone", "tableone.inputData.UNMERGED", None),
+    ("unmerged_integrate_xds", "pkg:wrappers/pointless/test_data/INTEGRATE_vb1.HKL", "tableone", "tableone.inputData.UNMERGED", None),
+    ("mtz_fphiout_nomrbump", "pkg:wrappers/ccp4mg_edit_nomrbump/test_data/FPHIOUT.mtz", "splitMtz", "splitMtz.inputData.HKLIN", None),
+    ("pdb_xyzout_nomrbump", "pkg:wrappers/ccp4mg_edit_nomrbump/test_data/XYZOUT.pdb", "coordinate_selector", "coordinate_selector.inputData.XYZIN", None),
+    ("mtz_fphiout_general", "pkg:wrappers/ccp4mg_general/test_data/FPHIOUT.mtz", "splitMtz", "splitMtz.inputData.HKLIN", None),
+    ("pdb_xyzout_general", "pkg:wrappers/ccp4mg_general/test_data/XYZOUT.pdb", "coordinate_selector", "coordinate_selector.inputData.XYZIN", None),
+    ("mtz_brap_scaled2_demo", "shared:brap_pk_6A_scaled2.mtz", "splitMtz", "splitMtz.inputData.HKLIN", None),
+    ("mtz_rnase25_fsigf_demo", "shared:rnase/rnase25_fsigf.mtz", "splitMtz", "splitMtz.inputData.HKLIN", None),
+    # small files written for these tests (tests/fixtures/files), one per reader rule
+    ("gen_dict_two_monomers", "gen:dict_two_monomers.cif", "LidiaAcedrgNew", "LidiaAcedrgNew.inputData.DICTIN", None),
+    ("gen_aln_clustal", "gen:aln_clustal.aln", "chainsaw", "chainsaw.inputData.ALIGNIN", None),
+    ("gen_aln_stockholm", "gen:aln_stockholm.sto", "chainsaw", "chainsaw.inputData.ALIGNIN", None),
+    ("gen_aln_phylip", "gen:aln_phylip.phy", "chainsaw", "chainsaw.inputData.ALIGNIN", None),
+    ("gen_aln_fasta", "gen:aln_fasta.fasta", "chainsaw", "chainsaw.inputData.ALIGNIN", None),
+    ("gen_aln_unequal", "gen:aln_unequal.fasta", "chainsaw", "chainsaw.inputData.ALIGNIN", None),
+    ("gen_sf_anom_freer", "gen:sf_anom_freer.cif", "import_merged", "import_merged.inputData.HKLIN", None),
+    ("gen_sf_unmerged_two_blocks", "gen:sf_unmerged_two_blocks.cif", "import_merged", "import_merged.inputData.HKLIN", None),
 ]
 
 

@@ -44,8 +44,15 @@ struct Form {
     files: Vec<(String, PathBuf)>,
 }
 
-/// Read the multipart form, streaming file parts into `tmp_dir`.
-async fn read_form(mut mp: Multipart, tmp_dir: &FsPath) -> ApiResult<Form> {
+/// Read the multipart form, streaming file parts into `tmp_dir`. Every temporary file is
+/// recorded in `tmps` as soon as it exists, so the caller removes it whatever happens (a body
+/// cut off by the size limit fails mid-part).
+async fn read_form(
+    mut mp: Multipart,
+    tmp_dir: &FsPath,
+    max_body: usize,
+    tmps: &mut Vec<PathBuf>,
+) -> ApiResult<Form> {
     let mut form = Form {
         object_path: None,
         column_selector: None,
@@ -53,7 +60,13 @@ async fn read_form(mut mp: Multipart, tmp_dir: &FsPath) -> ApiResult<Form> {
         files: vec![],
     };
     let mp_err = |e: axum::extract::multipart::MultipartError| {
-        bad(format!("Multipart form parse error - {e}"))
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            bad(format!(
+                "Upload too large: the limit is {max_body} bytes (DATA_UPLOAD_MAX_MEMORY_SIZE)"
+            ))
+        } else {
+            bad(format!("Multipart form parse error - {e}"))
+        }
     };
     while let Some(mut field) = mp.next_field().await.map_err(mp_err)? {
         let name = field.name().unwrap_or_default().to_string();
@@ -62,6 +75,7 @@ async fn read_form(mut mp: Multipart, tmp_dir: &FsPath) -> ApiResult<Form> {
                 return Err(bad("Too many files in one upload"));
             }
             let tmp = tmp_dir.join(format!("upload-{}", uuid::Uuid::new_v4().simple()));
+            tmps.push(tmp.clone());
             let mut out = tokio::fs::File::create(&tmp)
                 .await
                 .map_err(|e| ApiError::internal(format!("creating {}: {e}", tmp.display())))?;
@@ -99,9 +113,12 @@ pub async fn upload_file_param(
     let tmp_dir = pdir.join("CCP4_TMP");
     std::fs::create_dir_all(&tmp_dir)
         .map_err(|e| ApiError::internal(format!("{}: {e}", tmp_dir.display())))?;
-    let form = read_form(mp, &tmp_dir).await?;
-    let result = import(&s, &job, &project, &pdir, &form).await;
-    for (_, tmp) in &form.files {
+    let mut tmps = Vec::new();
+    let result = match read_form(mp, &tmp_dir, s.config.max_body_bytes, &mut tmps).await {
+        Ok(form) => import(&s, &job, &project, &pdir, &form).await,
+        Err(e) => Err(e),
+    };
+    for tmp in &tmps {
         let _ = std::fs::remove_file(tmp);
     }
     result

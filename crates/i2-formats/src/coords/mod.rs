@@ -30,7 +30,8 @@ pub enum EntityType {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Atom {
     pub name: String,
-    pub element: String,
+    /// Element symbol in element case (`C`, `Se`; `X` when unknown); common ones borrowed.
+    pub element: std::borrow::Cow<'static, str>,
     pub altloc: Option<char>,
 }
 
@@ -150,7 +151,11 @@ pub fn summarise(path: &Path) -> Result<Structure> {
             "binary data is not a coordinate file".into(),
         ));
     }
-    let text = String::from_utf8_lossy(&bytes);
+    // Validate as UTF-8 first (fast); only a file with bad bytes pays for the lossy copy.
+    let text = match std::str::from_utf8(&bytes) {
+        Ok(t) => std::borrow::Cow::Borrowed(t),
+        Err(_) => String::from_utf8_lossy(&bytes),
+    };
     if cif::looks_like_cif(&text) {
         cif::read_structure(&text)
     } else {

@@ -69,10 +69,9 @@ pub fn parse(text: &str) -> Result<Structure> {
 }
 
 fn add_atom(chains: &mut Vec<Chain>, line: &str, het: bool) {
-    let name = field(line, 12, 16).trim().to_string();
-    let altloc = field(line, 16, 17).chars().next().filter(|c| *c != ' ');
-    let res_name = field(line, 17, 21).trim().to_string();
-    let chain_id = field(line, 21, 22).trim().to_string();
+    // Borrowed fields first: only a new residue or chain allocates its names.
+    let res_name = field(line, 17, 21).trim();
+    let chain_id = field(line, 21, 22).trim();
     let seqnum = field(line, 22, 26).trim().parse::<i32>().unwrap_or(0);
     let icode = field(line, 26, 27).chars().next().filter(|c| *c != ' ');
     let element_col = field(line, 76, 78).trim();
@@ -81,26 +80,26 @@ fn add_atom(chains: &mut Vec<Chain>, line: &str, het: bool) {
     } else {
         residues::element_case(element_col)
     };
-    let chain = Chain::find_or_add(chains, &chain_id);
+    let chain = Chain::find_or_add(chains, chain_id);
     let same = chain
         .residues
         .last()
         .is_some_and(|r| r.seqnum == seqnum && r.icode == icode && r.name == res_name);
     if !same {
         chain.residues.push(Residue {
-            name: res_name,
+            name: res_name.to_string(),
             seqnum,
             icode,
             het,
             entity: super::EntityType::Unknown,
-            atoms: Vec::new(),
+            atoms: Vec::with_capacity(8),
         });
     }
     if let Some(r) = chain.residues.last_mut() {
         r.atoms.push(Atom {
-            name,
+            name: field(line, 12, 16).trim().to_string(),
             element,
-            altloc,
+            altloc: field(line, 16, 17).chars().next().filter(|c| *c != ' '),
         });
     }
 }

@@ -100,12 +100,41 @@ pub fn one_letter(name: &str) -> char {
 }
 
 /// Element symbol in conventional case (`CL` → `Cl`); empty input gives `X`.
-pub fn element_case(raw: &str) -> String {
-    let mut it = raw.trim().chars().filter(|c| c.is_ascii_alphabetic());
-    match it.next() {
-        None => "X".to_string(),
-        Some(first) => std::iter::once(first.to_ascii_uppercase())
-            .chain(it.map(|c| c.to_ascii_lowercase()))
-            .collect(),
+pub fn element_case(raw: &str) -> std::borrow::Cow<'static, str> {
+    use std::borrow::Cow;
+    // The elements of almost every atom, without an allocation each.
+    const COMMON: [&str; 14] = [
+        "C", "N", "O", "S", "H", "P", "D", "X", "Se", "Zn", "Mg", "Ca", "Cl", "Na",
+    ];
+    let letters = raw.bytes().filter(u8::is_ascii_alphabetic);
+    let mut buf = [0u8; 2];
+    let mut n = 0;
+    for (i, b) in letters.clone().enumerate() {
+        if i >= 2 {
+            n = 3; // longer than any element symbol: no table entry matches
+            break;
+        }
+        buf[i] = if i == 0 {
+            b.to_ascii_uppercase()
+        } else {
+            b.to_ascii_lowercase()
+        };
+        n = i + 1;
     }
+    if n == 0 {
+        return Cow::Borrowed("X");
+    }
+    if n <= 2
+        && let Some(c) = COMMON.iter().find(|c| c.as_bytes() == &buf[..n])
+    {
+        return Cow::Borrowed(c);
+    }
+    let mut it = letters;
+    let first = it.next().map(|b| b.to_ascii_uppercase() as char);
+    Cow::Owned(
+        first
+            .into_iter()
+            .chain(it.map(|b| b.to_ascii_lowercase() as char))
+            .collect(),
+    )
 }

@@ -61,10 +61,10 @@ fn composition(s: &Structure) -> Value {
             }
             for a in &r.atoms {
                 chain_atoms += 1;
-                if !matches!(a.element.as_str(), "C" | "N" | "O") {
-                    elements.insert(a.element.clone());
+                if !matches!(a.element.as_ref(), "C" | "N" | "O") {
+                    elements.insert(a.element.to_string());
                 }
-                contains_h |= matches!(a.element.as_str(), "H" | "D");
+                contains_h |= matches!(a.element.as_ref(), "H" | "D");
                 alt |= a.altloc.is_some();
             }
         }

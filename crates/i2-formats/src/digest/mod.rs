@@ -3,13 +3,18 @@
 //!
 //! - [`mtz`]: reflection files (merged, unmerged, mini-MTZ of every content kind).
 //! - [`coords`]: PDB and mmCIF coordinates (composition, sequences, ligands).
-//! - [`seq`]: sequence files and ASU-contents files.
+//! - [`seq`]: sequence files, alignments and ASU-contents files.
+//! - [`refl_cif`]: mmCIF reflection files (structure factors).
+//! - [`dict`]: ligand restraint dictionaries.
+//! - [`scalepack`]: unmerged `*.sca`/`*.hkl` files (upstream's header sniff only).
 //!
-//! mmCIF reflection files, ligand dictionaries and alignments are not digested yet
-//! ([`FormatError::Unsupported`]).
+//! Other types (maps, XDS files not named `.hkl`, …) are [`FormatError::Unsupported`].
 
 pub mod coords;
+pub mod dict;
 pub mod mtz;
+pub mod refl_cif;
+pub mod scalepack;
 pub mod seq;
 
 use std::path::Path;
@@ -36,9 +41,20 @@ pub fn digest_for(file_type: &str, path: &Path) -> Result<Value> {
         {
             mtz::digest(path)
         }
+        "application/CCP4-unmerged-experimental" if has_extension(path, &["sca", "hkl"]) => {
+            scalepack::digest(path)
+        }
+        // Upstream decides by extension: these are read as mmCIF reflection files.
+        "application/CCP4-unmerged-experimental" | "application/CCP4-generic-reflections"
+            if has_extension(path, &["cif", "mmcif", "ent"]) =>
+        {
+            refl_cif::digest(path)
+        }
         "chemical/x-pdb" | "chemical/x-pdb-ensemble" | "MultiPDB" => coords::digest(path),
         "application/CCP4-seq" => seq::digest_seq(path),
         "application/CCP4-asu-content" => seq::digest_asu(path),
+        "application/CCP4-seqalign" => seq::digest_alignment(path),
+        "application/refmac-dictionary" => dict::digest(path),
         other => Err(FormatError::Unsupported(other.to_string())),
     }
 }
@@ -50,4 +66,10 @@ fn is_mtz(path: &Path) -> bool {
         .and_then(|mut f| f.read_exact(&mut magic))
         .is_ok()
         && &magic == b"MTZ "
+}
+
+fn has_extension(path: &Path, exts: &[&str]) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| exts.iter().any(|x| e.eq_ignore_ascii_case(x)))
 }

@@ -59,3 +59,9 @@ pub fn digest_asu(path: &Path) -> Result<Value> {
         .collect();
     Ok(json!({"sequenceCount": sequences.len(), "sequences": sequences}))
 }
+
+/// Digest of an alignment file: the format BioPython would read it as, and its identifiers.
+pub fn digest_alignment(path: &Path) -> Result<Value> {
+    let (format, ids) = crate::align::identify(path)?;
+    Ok(json!({"format": format, "identifiers": ids}))
+}

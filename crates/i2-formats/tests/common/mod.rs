@@ -1,5 +1,6 @@
 //! Where the test data lives. Data files are never copied into the repository: the installed
-//! `ccp4i2` package (required) and `../shared/fixtures` (optional, skipped with a note).
+//! `ccp4i2` package (required) and `../shared/fixtures` (optional, skipped with a note); only
+//! small files written for these tests live in tests/fixtures/files.
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
@@ -29,12 +30,14 @@ pub fn shared_demo_data() -> Option<PathBuf> {
     p.is_dir().then_some(p)
 }
 
-/// Resolve a recorder source like `pkg:wrappers/x/y.mtz` or `shared:gamma/z.pdb`.
+/// Resolve a recorder source like `pkg:wrappers/x/y.mtz`, `shared:gamma/z.pdb` or `gen:a.aln`
+/// (files written for these tests, in tests/fixtures/files).
 pub fn resolve(source: &str) -> Option<PathBuf> {
     let (root, rel) = source.split_once(':')?;
     let base = match root {
         "pkg" => ccp4i2_root(),
         "shared" => shared_demo_data()?,
+        "gen" => fixture("files"),
         _ => return None,
     };
     let p = base.join(rel);
