@@ -203,6 +203,18 @@ pub const VARIABLES: &[Variable] = &[
     ),
     v("I2SERVER_LEASE_SECS", Worker, Optional, "job lease length"),
     v(
+        "I2SERVER_POLL_SECS",
+        Worker,
+        Optional,
+        "idle poll interval (PostgreSQL wakes workers by NOTIFY)",
+    ),
+    v(
+        "I2SERVER_TASK_LIMITS",
+        Worker,
+        Optional,
+        "per-task wall-time and memory limits (JSON or a file path)",
+    ),
+    v(
         "I2SERVER_SHUTDOWN_GRACE_SECS",
         Worker,
         Optional,
