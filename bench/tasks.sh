@@ -17,7 +17,7 @@ PY=${BENCH_PYTHON:-$(scripts/peers.sh)}
 ROOT=$("$PY" -c 'import ccp4i2, os; print(os.path.dirname(ccp4i2.__file__))')
 cargo build --release -q -p i2server
 BIN=${CARGO_TARGET_DIR:-target}/release/i2server
-T=$(mktemp -d); trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$T"' EXIT
+T=$(mktemp -d); trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$T"' EXIT
 I2PORT=${BENCH_I2_PORT:-18711}; REFPORT=${BENCH_REF_PORT:-18712}
 
 wait_health() { for _ in $(seq 1 3000); do curl -sf -o /dev/null "http://127.0.0.1:$1/api/ccp4i2/health/" && return 0; sleep 0.01; done; return 1; }

@@ -16,6 +16,24 @@ const STANDARD: [&str; 4] = ["inputData", "outputData", "controlParameters", "gu
 impl TaskDef {
     /// Container JSON of a freshly created job of this task; `task_name` roots the object paths.
     pub fn container_json(&self, task_name: &str) -> Value {
+        Value::clone(&self.container_json_shared(task_name))
+    }
+
+    /// [`TaskDef::container_json`], built once per task name and then shared.
+    pub fn container_json_shared(&self, task_name: &str) -> std::sync::Arc<Value> {
+        if let Ok(cache) = self.fresh.lock()
+            && let Some(v) = cache.get(task_name)
+        {
+            return v.clone();
+        }
+        let v = std::sync::Arc::new(self.build_container_json(task_name));
+        if let Ok(mut cache) = self.fresh.lock() {
+            cache.insert(task_name.to_string(), v.clone());
+        }
+        v
+    }
+
+    fn build_container_json(&self, task_name: &str) -> Value {
         let cl = &self.classes;
         let root_path = format!("{task_name}.container");
         let mut children: Vec<(String, Value)> = Vec::new();

@@ -26,7 +26,14 @@ pub struct TaskDef {
     pub root: ContainerDef,
     /// Facts about the classes the definition names.
     pub classes: Classes,
+    /// Fresh container JSON per rooting task name, built once: the definition never changes and
+    /// building it is the bulk of creating a job. Shared by clones of the definition.
+    pub(crate) fresh: FreshCache,
 }
+
+/// See [`TaskDef::fresh`].
+pub(crate) type FreshCache =
+    std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, std::sync::Arc<Value>>>>;
 
 #[derive(Debug, Clone, Default)]
 pub struct ContainerDef {
@@ -144,6 +151,7 @@ impl TaskDef {
             expanded,
             root,
             classes,
+            fresh: FreshCache::default(),
         }
     }
 

@@ -116,7 +116,7 @@ struct Node {
 impl TaskDef {
     /// The `input_params.xml` upstream writes when a job of this task is created.
     pub fn input_params_xml(&self, header: &HeaderInfo) -> String {
-        let container = self.container_json(&header.task_name);
+        let container = self.container_json_shared(&header.task_name);
         write_params(
             header,
             &container,
