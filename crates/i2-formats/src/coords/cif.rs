@@ -259,7 +259,7 @@ pub fn read_structure(text: &str) -> Result<Structure> {
         }
         if let Some(r) = chain.residues.last_mut() {
             r.atoms.push(Atom {
-                name: get(c_name).to_string(),
+                name: get(c_name).into(),
                 element: residues::element_case(get(c_elem)),
                 altloc: get(c_alt)
                     .chars()

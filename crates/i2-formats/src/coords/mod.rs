@@ -5,10 +5,14 @@
 //! - [`pdb`]: fixed-column PDB records, tolerant of short lines and missing element columns.
 //! - [`cif`]: a CIF tokenizer and the `_atom_site` / `_entity` / `_cell` / `_symmetry` items.
 //! - [`residues`]: residue and element tables.
+//! - [`name`]: atom names stored inline.
 
 pub mod cif;
+pub mod name;
 pub mod pdb;
 pub mod residues;
+
+pub use name::AtomName;
 
 use std::path::Path;
 
@@ -29,7 +33,8 @@ pub enum EntityType {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Atom {
-    pub name: String,
+    /// Inline for the usual short names: one allocation per atom was most of a digest's cost.
+    pub name: AtomName,
     /// Element symbol in element case (`C`, `Se`; `X` when unknown); common ones borrowed.
     pub element: std::borrow::Cow<'static, str>,
     pub altloc: Option<char>,

@@ -21,7 +21,7 @@ pub fn parse(text: &str) -> Result<Structure> {
     let mut any_atom = false;
     for line in text.lines() {
         let rec = field(line, 0, 6);
-        match rec.trim_end() {
+        match trim_end(rec) {
             "CRYST1" => {
                 s.cell = parse_cryst1(line);
                 let sg = field(line, 55, 66).trim();
@@ -70,11 +70,11 @@ pub fn parse(text: &str) -> Result<Structure> {
 
 fn add_atom(chains: &mut Vec<Chain>, line: &str, het: bool) {
     // Borrowed fields first: only a new residue or chain allocates its names.
-    let res_name = field(line, 17, 21).trim();
-    let chain_id = field(line, 21, 22).trim();
-    let seqnum = field(line, 22, 26).trim().parse::<i32>().unwrap_or(0);
+    let res_name = trim(field(line, 17, 21));
+    let chain_id = trim(field(line, 21, 22));
+    let seqnum = trim(field(line, 22, 26)).parse::<i32>().unwrap_or(0);
     let icode = field(line, 26, 27).chars().next().filter(|c| *c != ' ');
-    let element_col = field(line, 76, 78).trim();
+    let element_col = trim(field(line, 76, 78));
     let element = if element_col.is_empty() {
         residues::element_case(&infer_element(field(line, 12, 16)))
     } else {
@@ -97,7 +97,7 @@ fn add_atom(chains: &mut Vec<Chain>, line: &str, het: bool) {
     }
     if let Some(r) = chain.residues.last_mut() {
         r.atoms.push(Atom {
-            name: field(line, 12, 16).trim().to_string(),
+            name: trim(field(line, 12, 16)).into(),
             element,
             altloc: field(line, 16, 17).chars().next().filter(|c| *c != ' '),
         });
@@ -134,6 +134,43 @@ fn parse_cryst1(line: &str) -> Option<Cell> {
     })
 }
 
+/// `str::trim_end` with a byte loop for the usual ASCII ends (the per-atom fields of a large
+/// file made `trim` a noticeable share of a digest); non-ASCII ends take the general path.
+fn trim_end(s: &str) -> &str {
+    let b = s.as_bytes();
+    let mut end = b.len();
+    while end > 0 && is_ascii_space(b[end - 1]) {
+        end -= 1;
+    }
+    let t = s.get(..end).unwrap_or(s);
+    if t.as_bytes().last().is_some_and(|c| !c.is_ascii()) {
+        t.trim_end()
+    } else {
+        t
+    }
+}
+
+/// `str::trim`, fast for ASCII ends as [`trim_end`].
+fn trim(s: &str) -> &str {
+    let b = s.as_bytes();
+    let mut start = 0;
+    while start < b.len() && is_ascii_space(b[start]) {
+        start += 1;
+    }
+    let t = trim_end(s.get(start..).unwrap_or(s));
+    if t.as_bytes().first().is_some_and(|c| !c.is_ascii()) {
+        t.trim_start()
+    } else {
+        t
+    }
+}
+
+/// The ASCII characters `char::is_whitespace` accepts (vertical tab included, unlike
+/// `u8::is_ascii_whitespace`).
+fn is_ascii_space(c: u8) -> bool {
+    matches!(c, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r')
+}
+
 /// Columns `a..b` (0-based, end exclusive) of a line, clipped to its length and to char bounds.
 fn field(line: &str, a: usize, b: usize) -> &str {
     let end = b.min(line.len());
@@ -153,5 +190,23 @@ mod tests {
         let s = parse(t).expect("parses");
         assert_eq!(s.n_atoms(), 3);
         assert!(s.cell.is_none());
+    }
+
+    #[test]
+    fn fast_trims_match_std() {
+        for t in [
+            "",
+            " ",
+            "  CA ",
+            "\u{b}N\u{c}",
+            "\u{a0}O\u{a0}",
+            " \u{2003}SE\u{85} ",
+            "Ä",
+            " Ü ",
+            "\tX\r",
+        ] {
+            assert_eq!(trim(t), t.trim(), "{t:?}");
+            assert_eq!(trim_end(t), t.trim_end(), "{t:?}");
+        }
     }
 }

@@ -106,20 +106,23 @@ pub fn element_case(raw: &str) -> std::borrow::Cow<'static, str> {
     const COMMON: [&str; 14] = [
         "C", "N", "O", "S", "H", "P", "D", "X", "Se", "Zn", "Mg", "Ca", "Cl", "Na",
     ];
-    let letters = raw.bytes().filter(u8::is_ascii_alphabetic);
+    // One pass over the bytes: the first two letters, cased, and whether there are more.
     let mut buf = [0u8; 2];
     let mut n = 0;
-    for (i, b) in letters.clone().enumerate() {
-        if i >= 2 {
+    for &b in raw.as_bytes() {
+        if !b.is_ascii_alphabetic() {
+            continue;
+        }
+        if n == 2 {
             n = 3; // longer than any element symbol: no table entry matches
             break;
         }
-        buf[i] = if i == 0 {
+        buf[n] = if n == 0 {
             b.to_ascii_uppercase()
         } else {
             b.to_ascii_lowercase()
         };
-        n = i + 1;
+        n += 1;
     }
     if n == 0 {
         return Cow::Borrowed("X");
@@ -129,12 +132,34 @@ pub fn element_case(raw: &str) -> std::borrow::Cow<'static, str> {
     {
         return Cow::Borrowed(c);
     }
-    let mut it = letters;
-    let first = it.next().map(|b| b.to_ascii_uppercase() as char);
+    let mut letters = raw.bytes().filter(u8::is_ascii_alphabetic);
+    let first = letters.next().map(|b| b.to_ascii_uppercase() as char);
     Cow::Owned(
         first
             .into_iter()
-            .chain(it.map(|b| b.to_ascii_lowercase() as char))
+            .chain(letters.map(|b| b.to_ascii_lowercase() as char))
             .collect(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn element_case_of_odd_columns() {
+        for (raw, want) in [
+            ("", "X"),
+            (" 1", "X"),
+            ("C", "C"),
+            ("CL", "Cl"),
+            ("se", "Se"),
+            ("FE", "Fe"),
+            (" O1-", "O"),
+            ("ABC", "Abc"),
+            ("x", "X"),
+        ] {
+            assert_eq!(element_case(raw), want, "{raw:?}");
+        }
+    }
 }

@@ -2,7 +2,7 @@
 //! `sequences` (one-letter polymer sequence per chain) and `ligands` (every residue that is
 //! not an amino acid, nucleotide or water, with its Moorhen/Coot CID).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 
 use serde_json::{Map, Value, json};
@@ -23,9 +23,12 @@ pub fn digest(path: &Path) -> Result<Value> {
 }
 
 fn composition(s: &Structure) -> Value {
-    let mut all_names = BTreeSet::new();
-    let mut counts = Map::new();
-    let mut elements = BTreeSet::new();
+    // Borrowed names: the digest allocates per distinct name, not per residue or atom.
+    let mut all_names: BTreeSet<&str> = BTreeSet::new();
+    // Residue name counts in first-seen order (the order the JSON object keeps).
+    let mut counts: Vec<(&str, u64)> = Vec::new();
+    let mut count_at: HashMap<&str, usize> = HashMap::new();
+    let mut elements: BTreeSet<&str> = BTreeSet::new();
     let mut contains_h = false;
     let (mut peptides, mut nucleics, mut solvent, mut sugars) = (vec![], vec![], vec![], vec![]);
     let (mut chain_info, mut details, mut ligand_list, mut monomers) =
@@ -36,9 +39,14 @@ fn composition(s: &Structure) -> Value {
             (false, false, false, false, false);
         let (mut n_lig, mut chain_atoms, mut chain_solvent) = (0usize, 0usize, 0usize);
         for r in &chain.residues {
-            all_names.insert(r.name.clone());
-            let c = counts.entry(r.name.clone()).or_insert(json!(0));
-            *c = json!(c.as_u64().unwrap_or(0) + 1);
+            all_names.insert(&r.name);
+            let at = *count_at.entry(&r.name).or_insert_with(|| {
+                counts.push((&r.name, 0));
+                counts.len() - 1
+            });
+            if let Some((_, n)) = counts.get_mut(at) {
+                *n += 1;
+            }
             match r.entity {
                 EntityType::Polymer if residues::is_nucleic_acid(&r.name) => nucleic = true,
                 EntityType::Polymer => amino = true,
@@ -62,7 +70,7 @@ fn composition(s: &Structure) -> Value {
             for a in &r.atoms {
                 chain_atoms += 1;
                 if !matches!(a.element.as_ref(), "C" | "N" | "O") {
-                    elements.insert(a.element.to_string());
+                    elements.insert(a.element.as_ref());
                 }
                 contains_h |= matches!(a.element.as_ref(), "H" | "D");
                 alt |= a.altloc.is_some();
@@ -130,7 +138,10 @@ fn composition(s: &Structure) -> Value {
         "containsHydrogen": contains_h,
         "ligands": ligand_list,
         "chainDetails": details,
-        "residueNameCounts": counts,
+        "residueNameCounts": counts
+            .into_iter()
+            .map(|(name, n)| (name.to_string(), json!(n)))
+            .collect::<Map<_, _>>(),
     })
 }
 
