@@ -685,9 +685,7 @@ def build_task_steps():
           deviation="the reference quotes Python's expat parser message; i2server names its own parser's"))
     # clone after a change
     add(X("clone_prosmart_refmac", "POST", "/jobs/2/clone/"))
-    add(X("params_xml_clone", "GET", "/jobs/13/params_xml/",
-          known_gap="not implemented yet: upstream's clone also writes the new job's output file names (outputData "
-                    "with baseNames in the new job directory); i2server's clone writes the inputs and settings only"))
+    add(X("params_xml_clone", "GET", "/jobs/13/params_xml/"))
     add(X("validation_clone", "GET", "/jobs/13/validation/"))
     add(X("get_parameter_clone", "GET", "/jobs/13/get_parameter/?object_path=prosmart_refmac.controlParameters.NCYCLES"))
     # create_task with input_params: inputData names are applied, others are not

@@ -253,6 +253,57 @@ impl JobParams {
         Ok(())
     }
 
+    /// Names the job's output files as upstream does when it clones a job: each file parameter
+    /// directly under `outputData` gets the absolute path
+    /// `<job_dir>/<job number>_<project>_<name in lower case>_<task>.<first file extension>`
+    /// as its `baseName` (`relPath` stays empty). Returns how many were named.
+    pub fn name_outputs(&mut self, job_dir: &str, job_number: &str, project_name: &str) -> usize {
+        let task = self.task_name.clone();
+        let Some(outputs) = child(&self.tree, "outputData") else {
+            return 0;
+        };
+        let named: Vec<(String, String)> = children_of(outputs)
+            .into_iter()
+            .filter(|(_, node)| is_file(node))
+            .filter_map(|(name, node)| {
+                // A model file flagged as mmCIF (contentFlag 2) is named `.cif`; otherwise the
+                // class's first extension.
+                let mmcif = node.get("_class").and_then(Value::as_str) == Some("CPdbDataFile")
+                    && child(node, "contentFlag")
+                        .and_then(|f| f.get("_value"))
+                        .and_then(Value::as_i64)
+                        == Some(2);
+                let ext = if mmcif {
+                    "cif"
+                } else {
+                    node.get("_qualifiers")
+                        .and_then(|q| q.get("fileExtensions"))
+                        .and_then(Value::as_array)
+                        .and_then(|a| a.first())
+                        .and_then(Value::as_str)?
+                };
+                let file = format!(
+                    "{job_number}_{project_name}_{}_{task}.{ext}",
+                    name.to_lowercase()
+                );
+                let full = std::path::Path::new(job_dir).join(file);
+                Some((
+                    path_of(node).to_string(),
+                    full.to_string_lossy().into_owned(),
+                ))
+            })
+            .collect();
+        let mut count = 0;
+        for (path, full) in named {
+            let mut parts = Map::new();
+            parts.insert("baseName".into(), Value::String(full));
+            if self.set_parts(&path, &parts).is_ok() {
+                count += 1;
+            }
+        }
+        count
+    }
+
     /// The parameter file with every parameter and its current value, as upstream writes it
     /// after a file upload (it saves the whole container, defaults included).
     pub fn to_full_xml(&self, header: &HeaderInfo) -> String {

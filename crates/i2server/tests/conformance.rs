@@ -174,10 +174,12 @@ fn sorted_reports(s: &str) -> String {
     format!("<errorReportList>{}</errorReportList>", entries.join("|"))
 }
 
-/// Parameter XML: the header lines that name the writer's user, host and clock, and uuids.
+/// Parameter XML: the header lines that name the writer's user, host and clock, and uuids; a
+/// task's own containers after the four standard ones are put in name order (upstream's order
+/// follows a Python set and changes from job to job).
 fn normalise_params_xml(s: &str) -> String {
-    let lines: Vec<String> = s
-        .lines()
+    let lines: Vec<String> = sort_own_containers(s)
+        .into_iter()
         .map(|l| {
             let t = l.trim_start();
             for tag in ["creationTime", "hostName", "userId"] {
@@ -185,10 +187,40 @@ fn normalise_params_xml(s: &str) -> String {
                     return format!("<{tag}>…</{tag}>");
                 }
             }
-            mask_uuids(l)
+            mask_uuids(&l)
         })
         .collect();
     lines.join("\n")
+}
+
+/// The lines of a parameter file with the body's blocks after `guiAdmin` (each a line
+/// `    <tag …` through its `    </tag>`, or one self-closed line) sorted by their text.
+fn sort_own_containers(s: &str) -> Vec<String> {
+    let lines: Vec<&str> = s.lines().collect();
+    let start = lines
+        .iter()
+        .position(|l| l.trim_start().starts_with("</guiAdmin>") || l.trim() == "<guiAdmin />");
+    let end = lines.iter().rposition(|l| l.trim() == "</ccp4i2_body>");
+    let (Some(start), Some(end)) = (start, end) else {
+        return lines.into_iter().map(String::from).collect();
+    };
+    if end <= start {
+        return lines.into_iter().map(String::from).collect();
+    }
+    let mut blocks: Vec<Vec<&str>> = Vec::new();
+    for l in &lines[start + 1..end] {
+        let opens = l.starts_with("    <") && !l.starts_with("    </") && !l.starts_with("     ");
+        if opens || blocks.is_empty() {
+            blocks.push(vec![l]);
+        } else if let Some(b) = blocks.last_mut() {
+            b.push(l);
+        }
+    }
+    blocks.sort();
+    let mut out: Vec<String> = lines[..=start].iter().map(|l| l.to_string()).collect();
+    out.extend(blocks.into_iter().flatten().map(String::from));
+    out.extend(lines[end..].iter().map(|l| l.to_string()));
+    out
 }
 
 fn pointer<'a>(v: &'a Value, p: &str) -> Option<&'a Value> {

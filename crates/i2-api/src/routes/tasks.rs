@@ -556,8 +556,8 @@ pub async fn get_parameter(
 
 /// `POST jobs/{id}/clone/`: a new Pending top-level job of the same task and title, with the
 /// source's parameters (its `input_params.xml`); inputs keep pointing at the same files,
-/// outputs and KPIs are not copied. Upstream answers 201 with the job and sets the new job's
-/// `finish_time` to the epoch.
+/// outputs are named afresh for the new job's directory (as upstream does) and KPIs are not
+/// copied. Upstream answers 201 with the job and sets the new job's `finish_time` to the epoch.
 pub async fn clone(
     State(s): State<AppState>,
     Path(id): Path<String>,
@@ -573,7 +573,7 @@ pub async fn clone(
     };
     let task = text(&source, &JOB, "task_name");
     let def = definition(catalogue(&s)?, &task)?;
-    let params = JobParams::load(&def, &xml)
+    let mut params = JobParams::load(&def, &xml)
         .map_err(|e| ApiError::envelope(StatusCode::BAD_REQUEST, format!("Cannot clone: {e}")))?;
     let epoch = chrono::DateTime::<chrono::Utc>::from_timestamp(0, 0).unwrap_or_default();
     let pid = project.pk().as_i64().unwrap_or_default();
@@ -589,10 +589,20 @@ pub async fn clone(
     let dir = job_dir(&project, &job)?;
     std::fs::create_dir_all(&dir)
         .map_err(|e| ApiError::internal(format!("creating {}: {e}", dir.display())))?;
-    write_atomic(
-        &dir.join(INPUT_PARAMS),
-        &params.to_fresh_xml(&header_for(&s, &project, &job)),
-    )?;
+    // Upstream's clone saves the whole container (defaults included) with the new job's output
+    // files named in it.
+    params.name_outputs(
+        &dir.to_string_lossy(),
+        &text(&job, &JOB, "number"),
+        &text(&project, &PROJECT, "name"),
+    );
+    // Upstream reads its own file back before this answer is seen, so carriage returns from
+    // def.xml defaults (`&#13;`) come out as XML line-end normalisation leaves them.
+    let xml = params
+        .to_full_xml(&header_for(&s, &project, &job))
+        .replace("\r\n", "\n")
+        .replace('\r', "\n");
+    write_atomic(&dir.join(INPUT_PARAMS), &xml)?;
     Ok((
         StatusCode::CREATED,
         Json(jobs::job_json(&mut s.conn(), &job).await?),
