@@ -230,3 +230,31 @@ fn set_state_follows_upstream() {
     assert!(!xml.contains("<controlParameters>"));
     assert!(xml.contains("<jobStatus>0</jobStatus>"));
 }
+
+#[test]
+fn name_outputs_names_output_files_in_the_job_directory() {
+    let cat = catalogue();
+    let def = cat.definition("prosmart_refmac").expect("prosmart_refmac");
+    let mut jp = JobParams::fresh(&def, "prosmart_refmac");
+    let n = jp.name_outputs("/p/tasks/CCP4_JOBS/job_3", "3", "tasks");
+    assert!(n > 0, "no output named");
+    let base = |name: &str| {
+        jp.get_parameter(&format!(
+            "prosmart_refmac.container.outputData.{name}.baseName"
+        ))
+        .map(|v| v.to_string())
+        .unwrap_or_default()
+    };
+    let xyz = base("XYZOUT");
+    assert!(
+        xyz.contains("/p/tasks/CCP4_JOBS/job_3/3_tasks_xyzout_prosmart_refmac.pdb"),
+        "{xyz}"
+    );
+    // A model file flagged mmCIF gets `.cif`, a map coefficients file its class's `.mtz`.
+    let cif = base("CIFFILE");
+    assert!(cif.contains("3_tasks_ciffile_prosmart_refmac.cif"), "{cif}");
+    let mtz = base("FPHIOUT");
+    assert!(mtz.contains("3_tasks_fphiout_prosmart_refmac.mtz"), "{mtz}");
+    let xml = jp.to_full_xml(&i2_tasks::paramsxml::HeaderInfo::default());
+    assert!(xml.contains("job_3/3_tasks_tlsout_prosmart_refmac.tls</baseName>"));
+}
