@@ -50,11 +50,17 @@ fi
 
 # 4. The browser end-to-end test (crates/i2server/tests/ui_browser.rs): Debian's chromium and
 #    npm playwright-core (cached under $I2_CACHE/node; reinstalled only when missing).
-if [ ! -x /usr/bin/chromium ] || ! command -v node >/dev/null || ! command -v npm >/dev/null; then
-  echo "== installing chromium and node"
+#    Only what is missing is installed: a machine may already have Node from another source
+#    (NodeSource's nodejs bundles npm and conflicts with Debian's npm package).
+MISSING=()
+[ -x /usr/bin/chromium ] || MISSING+=(chromium)
+command -v node >/dev/null || MISSING+=(nodejs)
+command -v npm >/dev/null || MISSING+=(npm)
+if [ ${#MISSING[@]} -gt 0 ]; then
+  echo "== installing ${MISSING[*]}"
   SUDO=; [ "$(id -u)" -eq 0 ] || SUDO=sudo
   $SUDO apt-get update -q
-  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium nodejs npm
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${MISSING[@]}"
 fi
 NODE_DIR=${I2_CACHE:-$HOME/.cache/i2server}/node
 if [ ! -f "$NODE_DIR/node_modules/playwright-core/package.json" ]; then
