@@ -178,7 +178,7 @@ fn sorted_reports(s: &str) -> String {
 /// task's own containers after the four standard ones are put in name order (upstream's order
 /// follows a Python set and changes from job to job).
 fn normalise_params_xml(s: &str) -> String {
-    let lines: Vec<String> = sort_own_containers(s)
+    let lines: Vec<String> = sort_unordered_children(&sort_own_containers(s))
         .into_iter()
         .map(|l| {
             let t = l.trim_start();
@@ -220,6 +220,86 @@ fn sort_own_containers(s: &str) -> Vec<String> {
     let mut out: Vec<String> = lines[..=start].iter().map(|l| l.to_string()).collect();
     out.extend(blocks.into_iter().flatten().map(String::from));
     out.extend(lines[end..].iter().map(|l| l.to_string()));
+    out
+}
+
+/// Child tags that mark an element of a class whose child order upstream takes from iterating
+/// a set of objects (`CAsuDataFile`, `CServalcatPerformance`, `CImportUnmerged`,
+/// `CServerGroup` and their stubs): the order changes from object to object even within one
+/// process, so such an element's children are compared in name order.
+const UNORDERED_MARKS: [&[&str]; 4] = [
+    &["header", "contentFlag"],
+    &["FSCaverage"],
+    &["excludeSelection"],
+    &["sge_root"],
+];
+
+/// Parameter XML lines (two spaces an indentation level) with the child blocks of every
+/// element of an unordered class sorted by their text, at any depth.
+fn sort_unordered_children(lines: &[String]) -> Vec<String> {
+    let mut out = Vec::with_capacity(lines.len());
+    let mut i = 0;
+    while i < lines.len() {
+        let line = &lines[i];
+        let indent = line.len() - line.trim_start().len();
+        let t = line.trim();
+        let open = t.starts_with('<')
+            && !t.starts_with("</")
+            && !t.starts_with("<?")
+            && t.ends_with('>')
+            && !t.ends_with("/>")
+            && !t[1..].contains('<');
+        let close = open.then(|| {
+            let tag = t[1..t.len() - 1].split_whitespace().next().unwrap_or("");
+            format!("{}</{tag}>", &line[..indent])
+        });
+        let end = close.and_then(|c| {
+            lines[i + 1..]
+                .iter()
+                .position(|l| *l == c)
+                .map(|p| i + 1 + p)
+        });
+        let Some(end) = end else {
+            out.push(line.clone());
+            i += 1;
+            continue;
+        };
+        // Split the inside into child blocks, each starting at the next indentation level.
+        let mut blocks: Vec<Vec<String>> = Vec::new();
+        for l in &lines[i + 1..end] {
+            let child_indent = l.len() - l.trim_start().len();
+            let starts = child_indent == indent + 2
+                && l.trim_start().starts_with('<')
+                && !l.trim_start().starts_with("</");
+            if starts || blocks.is_empty() {
+                blocks.push(vec![l.clone()]);
+            } else if let Some(b) = blocks.last_mut() {
+                b.push(l.clone());
+            }
+        }
+        let mut blocks: Vec<Vec<String>> =
+            blocks.iter().map(|b| sort_unordered_children(b)).collect();
+        let tags: Vec<&str> = blocks
+            .iter()
+            .filter_map(|b| b.first())
+            .map(|l| l.trim_start().trim_start_matches('<'))
+            .map(|l| {
+                l.split(|c: char| c == '>' || c == ' ' || c == '/')
+                    .next()
+                    .unwrap_or("")
+            })
+            .collect();
+        if UNORDERED_MARKS
+            .iter()
+            .any(|m| m.iter().all(|x| tags.contains(x)))
+        {
+            blocks.sort();
+        }
+        out.push(line.clone());
+        out.extend(blocks.into_iter().flatten());
+        out.push(lines[end].clone());
+        i = end + 1;
+    }
     out
 }
 
