@@ -283,11 +283,7 @@ fn sort_unordered_children(lines: &[String]) -> Vec<String> {
             .iter()
             .filter_map(|b| b.first())
             .map(|l| l.trim_start().trim_start_matches('<'))
-            .map(|l| {
-                l.split(|c: char| c == '>' || c == ' ' || c == '/')
-                    .next()
-                    .unwrap_or("")
-            })
+            .map(|l| l.split(['>', ' ', '/']).next().unwrap_or(""))
             .collect();
         if UNORDERED_MARKS
             .iter()
