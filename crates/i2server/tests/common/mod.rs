@@ -14,6 +14,8 @@ use i2_store::{Db, DbTarget};
 use tower::ServiceExt;
 
 mod jobs;
+// Each test file compiles this module anew; not all of them use the job helpers.
+#[allow(unused_imports)]
 pub use jobs::*;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
