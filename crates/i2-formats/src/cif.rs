@@ -257,6 +257,31 @@ fn is_keyword(v: &CifValue) -> bool {
         || t.eq_ignore_ascii_case("stop_")
 }
 
+/// The tags and values of a `loop_` whose keyword has just been read: tags while `is_tag`,
+/// then values up to the next keyword. An error unless the values fill whole rows.
+pub(crate) fn read_loop<T>(
+    it: &mut std::iter::Peekable<impl Iterator<Item = T>>,
+    is_tag: impl Fn(&T) -> bool,
+    is_keyword: impl Fn(&T) -> bool,
+) -> Result<(Vec<T>, Vec<T>)> {
+    let mut tags = Vec::new();
+    while let Some(t) = it.next_if(&is_tag) {
+        tags.push(t);
+    }
+    let mut values = Vec::new();
+    while let Some(v) = it.next_if(|v| !is_keyword(v)) {
+        values.push(v);
+    }
+    if tags.is_empty() || values.len() % tags.len() != 0 {
+        return Err(FormatError::Corrupt(format!(
+            "CIF loop with {} tags has {} values",
+            tags.len(),
+            values.len()
+        )));
+    }
+    Ok((tags, values))
+}
+
 /// Every data block of CIF text (none for an empty or comment-only text). A value before the
 /// first `data_`, a loop whose value count does not fill its rows, or a tag without a value is
 /// an error, as for gemmi.
@@ -298,24 +323,13 @@ pub fn parse(text: &str) -> Result<Vec<Block>> {
             )));
         };
         if bare && t.text.eq_ignore_ascii_case("loop_") {
-            let mut l = Loop::default();
-            while it
-                .peek()
-                .is_some_and(|t| t.quoted.is_none() && t.text.starts_with('_'))
-            {
-                l.tags.extend(it.next().map(|t| t.text));
-            }
-            while it.peek().is_some_and(|t| !is_keyword(t)) {
-                l.values.extend(it.next());
-            }
-            if l.tags.is_empty() || l.values.len() % l.tags.len() != 0 {
-                return Err(FormatError::Corrupt(format!(
-                    "CIF loop with {} tags has {} values",
-                    l.tags.len(),
-                    l.values.len()
-                )));
-            }
-            block.items.push(Item::Loop(l));
+            let (tags, values) = read_loop(
+                &mut it,
+                |t| t.quoted.is_none() && t.text.starts_with('_'),
+                is_keyword,
+            )?;
+            let tags = tags.into_iter().map(|t| t.text).collect();
+            block.items.push(Item::Loop(Loop { tags, values }));
         } else if bare && t.text.starts_with('_') {
             match it.next_if(|v| !is_keyword(v)) {
                 Some(v) => block.items.push(Item::Pair(t.text, v)),

@@ -77,21 +77,10 @@ pub fn first_block(text: &str) -> Result<Block<'_>> {
         } else if !started {
             continue;
         } else if t.eq_ignore_ascii_case("loop_") {
-            let mut l = Loop::default();
-            while it.peek().is_some_and(|t| t.starts_with('_')) {
-                l.tags.extend(it.next().map(|t| t.to_ascii_lowercase()));
-            }
-            while it.peek().is_some_and(|t| !is_keyword(t)) {
-                l.values.extend(it.next());
-            }
-            if l.tags.is_empty() || l.values.len() % l.tags.len() != 0 {
-                return Err(FormatError::Corrupt(format!(
-                    "CIF loop with {} tags has {} values",
-                    l.tags.len(),
-                    l.values.len()
-                )));
-            }
-            block.loops.push(l);
+            let (tags, values) =
+                cif::read_loop(&mut it, |t| t.starts_with('_'), |t| is_keyword(t))?;
+            let tags = tags.iter().map(|t| t.to_ascii_lowercase()).collect();
+            block.loops.push(Loop { tags, values });
         } else if t.starts_with('_') {
             match it.next_if(|v| !is_keyword(v)) {
                 Some(v) => {
