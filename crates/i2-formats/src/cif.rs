@@ -2,6 +2,8 @@
 //! value keeping whether it was quoted (upstream's readers see `'x'` and `x` differently).
 //! Tolerant of the odd malformed line; never panics.
 
+use std::borrow::Cow;
+
 use crate::error::{FormatError, Result};
 
 /// One value as written: its text without quotes, and whether it was quoted or a text field.
@@ -140,60 +142,106 @@ impl Block {
     }
 }
 
-/// Tokens: (value, is_keyword-capable bare word).
-fn tokenize(text: &str) -> Vec<CifValue> {
-    let mut out = Vec::new();
-    let mut lines = text.lines().peekable();
-    while let Some(line) = lines.next() {
-        if let Some(first) = line.strip_prefix(';') {
-            let mut field = first.to_string();
-            for next in lines.by_ref() {
-                if next.starts_with(';') {
-                    break;
-                }
-                field.push('\n');
-                field.push_str(next);
-            }
-            out.push(CifValue {
-                text: field,
-                quoted: Some(';'),
-            });
-            continue;
+/// One token of CIF text, borrowed from the text: only a text field spanning several lines
+/// is copied (its lines are joined with `\n`, without the line ends the text had).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Token<'a> {
+    pub text: Cow<'a, str>,
+    /// `'` or `"` for a quoted string, `;` for a text field, `None` for a bare word.
+    pub quoted: Option<char>,
+}
+
+/// The tokens of CIF text in order, without comments. A quoted string ends at its quote
+/// followed by whitespace or the line's end (so `'it's'` is one value), or at the line's end.
+/// One tokeniser serves every CIF reader: this one, and the coordinate reader (which borrows
+/// every value, as an mmCIF model is mostly one large `_atom_site` loop).
+pub fn tokens(text: &str) -> Tokens<'_> {
+    Tokens {
+        lines: text.lines(),
+        line: "",
+        pos: 0,
+    }
+}
+
+/// Iterator of [`tokens`].
+pub struct Tokens<'a> {
+    lines: std::str::Lines<'a>,
+    /// The line being split, and where in it the next token starts looking.
+    line: &'a str,
+    pos: usize,
+}
+
+impl<'a> Tokens<'a> {
+    /// The next token of the current line, if any is left on it.
+    fn next_on_line(&mut self) -> Option<Token<'a>> {
+        let (line, b) = (self.line, self.line.as_bytes());
+        let mut i = self.pos;
+        while i < b.len() && b[i].is_ascii_whitespace() {
+            i += 1;
         }
-        let b = line.as_bytes();
-        let mut i = 0;
-        while i < b.len() {
-            let c = b[i];
-            if c.is_ascii_whitespace() {
+        if i >= b.len() || b[i] == b'#' {
+            self.pos = b.len();
+            return None;
+        }
+        let c = b[i];
+        let token = if c == b'\'' || c == b'"' {
+            let start = i + 1;
+            let mut j = start;
+            while j < b.len()
+                && !(b[j] == c && (j + 1 == b.len() || b[j + 1].is_ascii_whitespace()))
+            {
+                j += 1;
+            }
+            self.pos = j + 1;
+            Token {
+                text: Cow::Borrowed(line.get(start..j.min(b.len())).unwrap_or("")),
+                quoted: Some(c as char),
+            }
+        } else {
+            let start = i;
+            while i < b.len() && !b[i].is_ascii_whitespace() {
                 i += 1;
-            } else if c == b'#' {
-                break;
-            } else if c == b'\'' || c == b'"' {
-                let start = i + 1;
-                let mut j = start;
-                while j < b.len()
-                    && !(b[j] == c && (j + 1 == b.len() || b[j + 1].is_ascii_whitespace()))
-                {
-                    j += 1;
+            }
+            self.pos = i;
+            Token {
+                text: Cow::Borrowed(line.get(start..i).unwrap_or("")),
+                quoted: None,
+            }
+        };
+        Some(token)
+    }
+}
+
+impl<'a> Iterator for Tokens<'a> {
+    type Item = Token<'a>;
+
+    fn next(&mut self) -> Option<Token<'a>> {
+        loop {
+            if let Some(t) = self.next_on_line() {
+                return Some(t);
+            }
+            let line = self.lines.next()?;
+            // A line starting with `;` opens a text field, closed by the next such line (the
+            // rest of the closing line is not read).
+            if let Some(first) = line.strip_prefix(';') {
+                let mut field = Cow::Borrowed(first);
+                for next in self.lines.by_ref() {
+                    if next.starts_with(';') {
+                        break;
+                    }
+                    let f = field.to_mut();
+                    f.push('\n');
+                    f.push_str(next);
                 }
-                out.push(CifValue {
-                    text: line.get(start..j.min(b.len())).unwrap_or("").to_string(),
-                    quoted: Some(c as char),
-                });
-                i = j + 1;
-            } else {
-                let start = i;
-                while i < b.len() && !b[i].is_ascii_whitespace() {
-                    i += 1;
-                }
-                out.push(CifValue {
-                    text: line.get(start..i).unwrap_or("").to_string(),
-                    quoted: None,
+                (self.line, self.pos) = ("", 0);
+                return Some(Token {
+                    text: field,
+                    quoted: Some(';'),
                 });
             }
+            (self.line, self.pos) = (line, 0);
         }
     }
-    out
 }
 
 fn is_keyword(v: &CifValue) -> bool {
@@ -209,11 +257,41 @@ fn is_keyword(v: &CifValue) -> bool {
         || t.eq_ignore_ascii_case("stop_")
 }
 
+/// The tags and values of a `loop_` whose keyword has just been read: tags while `is_tag`,
+/// then values up to the next keyword. An error unless the values fill whole rows.
+pub(crate) fn read_loop<T>(
+    it: &mut std::iter::Peekable<impl Iterator<Item = T>>,
+    is_tag: impl Fn(&T) -> bool,
+    is_keyword: impl Fn(&T) -> bool,
+) -> Result<(Vec<T>, Vec<T>)> {
+    let mut tags = Vec::new();
+    while let Some(t) = it.next_if(&is_tag) {
+        tags.push(t);
+    }
+    let mut values = Vec::new();
+    while let Some(v) = it.next_if(|v| !is_keyword(v)) {
+        values.push(v);
+    }
+    if tags.is_empty() || values.len() % tags.len() != 0 {
+        return Err(FormatError::Corrupt(format!(
+            "CIF loop with {} tags has {} values",
+            tags.len(),
+            values.len()
+        )));
+    }
+    Ok((tags, values))
+}
+
 /// Every data block of CIF text (none for an empty or comment-only text). A value before the
 /// first `data_`, a loop whose value count does not fill its rows, or a tag without a value is
 /// an error, as for gemmi.
 pub fn parse(text: &str) -> Result<Vec<Block>> {
-    let mut it = tokenize(text).into_iter().peekable();
+    let mut it = tokens(text)
+        .map(|t| CifValue {
+            text: t.text.into_owned(),
+            quoted: t.quoted,
+        })
+        .peekable();
     let mut blocks: Vec<Block> = Vec::new();
     let (mut global, mut in_global) = (Block::default(), false);
     while let Some(t) = it.next() {
@@ -245,24 +323,13 @@ pub fn parse(text: &str) -> Result<Vec<Block>> {
             )));
         };
         if bare && t.text.eq_ignore_ascii_case("loop_") {
-            let mut l = Loop::default();
-            while it
-                .peek()
-                .is_some_and(|t| t.quoted.is_none() && t.text.starts_with('_'))
-            {
-                l.tags.extend(it.next().map(|t| t.text));
-            }
-            while it.peek().is_some_and(|t| !is_keyword(t)) {
-                l.values.extend(it.next());
-            }
-            if l.tags.is_empty() || l.values.len() % l.tags.len() != 0 {
-                return Err(FormatError::Corrupt(format!(
-                    "CIF loop with {} tags has {} values",
-                    l.tags.len(),
-                    l.values.len()
-                )));
-            }
-            block.items.push(Item::Loop(l));
+            let (tags, values) = read_loop(
+                &mut it,
+                |t| t.quoted.is_none() && t.text.starts_with('_'),
+                is_keyword,
+            )?;
+            let tags = tags.into_iter().map(|t| t.text).collect();
+            block.items.push(Item::Loop(Loop { tags, values }));
         } else if bare && t.text.starts_with('_') {
             match it.next_if(|v| !is_keyword(v)) {
                 Some(v) => block.items.push(Item::Pair(t.text, v)),
@@ -304,5 +371,37 @@ mod tests {
         assert!(parse("1 1\n0\n").is_err());
         assert!(parse("# only a comment\n").expect("empty").is_empty());
         assert!(parse("data_x\nloop_\n_a\n_b\n1\n").is_err());
+    }
+
+    #[test]
+    fn tokens_borrow_all_but_multi_line_text_fields() {
+        let text =
+            "data_t # comment\r\n_a 'it's' \"q\" a#b\n;one\n;\n;two\r\nlines\n; rest\n'open\n";
+        let toks: Vec<Token> = tokens(text).collect();
+        let seen: Vec<(&str, Option<char>)> =
+            toks.iter().map(|t| (t.text.as_ref(), t.quoted)).collect();
+        assert_eq!(
+            seen,
+            vec![
+                ("data_t", None),
+                ("_a", None),
+                ("it's", Some('\'')),
+                ("q", Some('"')),
+                ("a#b", None),
+                ("one", Some(';')),
+                ("two\nlines", Some(';')),
+                ("open", Some('\'')),
+            ]
+        );
+        let owned: Vec<&str> = toks
+            .iter()
+            .filter(|t| matches!(t.text, Cow::Owned(_)))
+            .map(|t| t.text.as_ref())
+            .collect();
+        assert_eq!(
+            owned,
+            vec!["two\nlines"],
+            "only the joined text field is copied"
+        );
     }
 }

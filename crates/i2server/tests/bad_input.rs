@@ -11,14 +11,7 @@ async fn check(backend: Backend) {
     let Some(app) = TestApp::start(backend).await else {
         return;
     };
-    let r = app
-        .send_json(
-            "POST",
-            "/api/ccp4i2/projects/",
-            json!({"name": "p1", "directory": "__default__"}),
-        )
-        .await;
-    assert_eq!(r.status, 201);
+    create_project(&app, "p1").await;
     std::fs::write(app.projects_dir.join("p1/CCP4_JOBS/ok.txt"), "ok").expect("write");
     std::fs::write(app.root().join("secret.txt"), "secret").expect("write");
 

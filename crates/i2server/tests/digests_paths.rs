@@ -13,26 +13,14 @@ async fn check(backend: Backend) {
     let Some(app) = TestApp::start(backend).await else {
         return;
     };
-    let r = app
-        .send_json(
-            "POST",
-            "/api/ccp4i2/projects/",
-            json!({"name": "p1", "directory": "__default__"}),
-        )
-        .await;
-    assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
+    let pid = create_project(&app, "p1").await["id"]
+        .as_i64()
+        .expect("project");
     let outside = app.root().join("outside");
     std::fs::create_dir_all(&outside).expect("mkdir");
     std::fs::write(outside.join("secret.fasta"), SECRET).expect("write");
 
-    let r = app
-        .send_json(
-            "POST",
-            "/api/ccp4i2/projects/1/create_task/",
-            json!({"task_name": "ProvideSequence"}),
-        )
-        .await;
-    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    create_task(&app, pid, "ProvideSequence").await;
 
     let leaks = |v: &Value| v.to_string().contains("MKVLAAGIVGLLLAQ");
     for rel in [

@@ -8,52 +8,30 @@ mod common;
 
 use std::time::Duration;
 
-use axum::body::Body;
-use axum::http::Request;
 use common::*;
-use i2_jobs::Runner;
 use serde_json::{Value, json};
-use tokio::sync::watch;
 
 async fn flow(app: &TestApp) {
-    let r = app
-        .send_json(
-            "POST",
-            "/api/ccp4i2/projects/",
-            json!({"name": "rnase", "directory": "__default__"}),
-        )
-        .await;
-    assert_eq!(r.status, 201);
-    let pid = r.json()["id"].as_i64().expect("project");
-    let r = app
-        .send_json(
-            "POST",
-            &format!("/api/ccp4i2/projects/{pid}/create_task/"),
-            json!({"task_name": "freerflag"}),
-        )
-        .await;
-    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
-    let job = r.json()["data"]["new_job"].clone();
+    let pid = create_project(app, "rnase").await["id"]
+        .as_i64()
+        .expect("project");
+    let job = create_task(app, pid, "freerflag").await;
     assert_eq!(job["status"], 1, "Pending");
     let jid = job["id"].as_i64().expect("job id");
 
     let mtz = ccp4i2_root().join("wrappers/freerflag/test_data/rnase25_fsigf.mtz");
     let bytes = std::fs::read(&mtz).expect("rnase25_fsigf.mtz from the ccp4i2 package");
-    let (ct, body) = multipart(
+    let r = upload_file_param(
+        app,
+        jid,
         &[
             ("object_path", "freerflag.inputData.F_SIGF"),
             ("column_selector", "/*/*/[F,SIGF]"),
         ],
-        Some(("file", "rnase25_fsigf.mtz", &bytes)),
-    );
-    let r = app
-        .request(
-            Request::post(format!("/api/ccp4i2/jobs/{jid}/upload_file_param/"))
-                .header("content-type", ct)
-                .body(Body::from(body))
-                .expect("request"),
-        )
-        .await;
+        "rnase25_fsigf.mtz",
+        &bytes,
+    )
+    .await;
     assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
     assert_eq!(r.json()["data"]["updated_item"]["_class"], "CObsDataFile");
 
@@ -62,20 +40,9 @@ async fn flow(app: &TestApp) {
         .await;
     assert_eq!(r.status, 200);
     assert_eq!(r.json()["status"], 2, "Queued");
-    let deadline = std::time::Instant::now() + Duration::from_secs(180);
-    let status = loop {
-        let s = app.get(&format!("/api/ccp4i2/jobs/{jid}/")).await.json()["status"]
-            .as_i64()
-            .expect("status");
-        if matches!(s, 4 | 5 | 6 | 10) {
-            break s;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "job did not finish in time (status {s})"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
+    let status = wait_job_end(app, jid, 180, Duration::from_millis(200)).await["status"]
+        .as_i64()
+        .expect("status");
     let files = app
         .get(&format!("/api/ccp4i2/files/?job={jid}"))
         .await
@@ -145,19 +112,9 @@ async fn freerflag_sqlite_embedded_worker() {
     let Some(app) = TestApp::start(Backend::Sqlite).await else {
         return;
     };
-    let (stop_tx, stop_rx) = watch::channel(false);
-    let mut w = test_worker(&app, Runner::Upstream { python: py }, "embedded");
-    // Deployed lease timings: upstream's runner opens deferred SQLite transactions, which a
-    // concurrent write (a heartbeat) can abort with SQLITE_BUSY; 200 ms test heartbeats made
-    // that likely enough to fail a run.
-    w.config = i2_jobs::WorkerConfig {
-        host: "testhost".into(),
-        ..i2_jobs::WorkerConfig::default()
-    };
-    let handle = tokio::spawn(w.run(stop_rx));
+    let w = spawn_worker(embedded_upstream_worker(&app, py));
     flow(&app).await;
-    stop_tx.send(true).expect("stop");
-    handle.await.expect("worker");
+    w.stop().await;
     app.finish().await;
 }
 

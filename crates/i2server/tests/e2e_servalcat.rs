@@ -18,12 +18,8 @@ mod common;
 
 use std::time::Duration;
 
-use axum::body::Body;
-use axum::http::Request;
 use common::*;
-use i2_jobs::Runner;
 use serde_json::{Value, json};
-use tokio::sync::watch;
 
 const NCYCLES: i64 = 5;
 
@@ -59,15 +55,7 @@ async fn upload(app: &TestApp, jid: i64, object_path: &str, selector: Option<&st
     if let Some(s) = selector {
         fields.push(("column_selector", s));
     }
-    let (ct, body) = multipart(&fields, Some(("file", name, &bytes)));
-    let r = app
-        .request(
-            Request::post(format!("/api/ccp4i2/jobs/{jid}/upload_file_param/"))
-                .header("content-type", ct)
-                .body(Body::from(body))
-                .expect("request"),
-        )
-        .await;
+    let r = upload_file_param(app, jid, &fields, name, &bytes).await;
     assert_eq!(
         r.status,
         200,
@@ -94,25 +82,9 @@ async fn set(app: &TestApp, jid: i64, object_path: &str, value: Value) {
 }
 
 async fn flow(app: &TestApp) {
-    let r = app
-        .send_json(
-            "POST",
-            "/api/ccp4i2/projects/",
-            json!({"name": "refine", "directory": "__default__"}),
-        )
-        .await;
-    assert_eq!(r.status, 201);
-    let project = r.json();
+    let project = create_project(app, "refine").await;
     let pid = project["id"].as_i64().expect("project");
-    let r = app
-        .send_json(
-            "POST",
-            &format!("/api/ccp4i2/projects/{pid}/create_task/"),
-            json!({"task_name": "servalcat_pipe"}),
-        )
-        .await;
-    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
-    let job = r.json()["data"]["new_job"].clone();
+    let job = create_task(app, pid, "servalcat_pipe").await;
     assert_eq!(job["status"], 1, "Pending");
     let jid = job["id"].as_i64().expect("job id");
 
@@ -177,19 +149,7 @@ async fn flow(app: &TestApp) {
         .await;
     assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
     assert_eq!(r.json()["status"], 2, "Queued");
-    let deadline = std::time::Instant::now() + Duration::from_secs(600);
-    let job = loop {
-        let j = app.get(&format!("/api/ccp4i2/jobs/{jid}/")).await.json();
-        let s = j["status"].as_i64().expect("status");
-        if matches!(s, 4 | 5 | 6 | 10) {
-            break j;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "job did not finish in time (status {s})"
-        );
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    };
+    let job = wait_job_end(app, jid, 600, Duration::from_millis(500)).await;
     let job_dir = std::path::PathBuf::from(project["directory"].as_str().unwrap_or_default())
         .join("CCP4_JOBS")
         .join(format!("job_{}", job["number"].as_str().unwrap_or("1")));
@@ -255,19 +215,9 @@ async fn servalcat_pipe_sqlite_embedded_worker() {
     let Some(app) = TestApp::start(Backend::Sqlite).await else {
         return;
     };
-    let (stop_tx, stop_rx) = watch::channel(false);
-    let mut w = test_worker(&app, Runner::Upstream { python: py }, "embedded");
-    // Deployed lease timings: upstream's runner opens deferred SQLite transactions, which a
-    // concurrent write (a heartbeat) can abort with SQLITE_BUSY; 200 ms test heartbeats made
-    // that likely enough to fail a run.
-    w.config = i2_jobs::WorkerConfig {
-        host: "testhost".into(),
-        ..i2_jobs::WorkerConfig::default()
-    };
-    let handle = tokio::spawn(w.run(stop_rx));
+    let w = spawn_worker(embedded_upstream_worker(&app, py));
     flow(&app).await;
-    stop_tx.send(true).expect("stop");
-    handle.await.expect("worker");
+    w.stop().await;
     app.finish().await;
 }
 

@@ -12,7 +12,6 @@ use common::*;
 use i2_jobs::{Runner, Worker};
 use i2_store::queue;
 use serde_json::Value;
-use tokio::sync::watch;
 
 fn worker(app: &TestApp, argv: Vec<String>, id: &str) -> Worker {
     test_worker(app, Runner::Command { argv }, id)
@@ -22,18 +21,13 @@ async fn job(app: &TestApp, id: i64) -> Value {
     app.get(&format!("/api/ccp4i2/jobs/{id}/")).await.json()
 }
 
-async fn status(app: &TestApp, id: i64) -> i64 {
-    job(app, id).await["status"].as_i64().expect("status")
-}
-
 async fn cancel_ends_the_process_tree(backend: Backend) {
     let Some(py) = upstream_python() else { return };
     let Some(app) = TestApp::start(backend).await else {
         return;
     };
     let ids = make_jobs(&app, 1).await;
-    let (stop_tx, stop_rx) = watch::channel(false);
-    let w = tokio::spawn(worker(&app, fake_runner(&py, "hang"), "w1").run(stop_rx));
+    let w = spawn_worker(worker(&app, fake_runner(&py, "hang"), "w1"));
 
     let r = app
         .send_json(
@@ -44,30 +38,13 @@ async fn cancel_ends_the_process_tree(backend: Backend) {
         .await;
     assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
     assert_eq!(r.json()["status"], 2, "queued");
-    let db = app.db.clone();
     let jid = ids[0];
-    wait_for(60, "the runner to start", || {
-        let db = db.clone();
-        async move {
-            queue::row(&db, jid)
-                .await
-                .ok()
-                .flatten()
-                .and_then(|r| r.pid)
-                .is_some()
-        }
-    })
-    .await;
-    let pgid = queue::row(&app.db, jid)
-        .await
-        .expect("row")
-        .and_then(|r| r.pid)
-        .expect("pid");
+    let pgid = wait_runner_started(&app, jid, "the runner to start").await;
     wait_for(60, "the grandchildren to start", || async move {
         i2_jobs::process::group_alive(pgid)
     })
     .await;
-    assert_eq!(status(&app, jid).await, 3, "running");
+    assert_eq!(job_status(&app, jid).await, 3, "running");
 
     let t0 = std::time::Instant::now();
     let r = app
@@ -90,20 +67,9 @@ async fn cancel_ends_the_process_tree(backend: Backend) {
         backend.name(),
         t0.elapsed()
     );
-    wait_for(60, "the attempt to be closed", || {
-        let db = db.clone();
-        async move {
-            queue::row(&db, jid)
-                .await
-                .ok()
-                .flatten()
-                .is_some_and(|r| r.state == "done")
-        }
-    })
-    .await;
-    let row = queue::row(&app.db, jid).await.expect("row").expect("row");
+    let row = wait_closed(&app, jid, "the attempt to be closed").await;
     assert_eq!(row.outcome.as_deref(), Some("cancelled"));
-    assert_eq!(status(&app, jid).await, 4, "stays Interrupted");
+    assert_eq!(job_status(&app, jid).await, 4, "stays Interrupted");
     // Cancelling again is refused: it is no longer active.
     let r = app
         .send_json(
@@ -114,8 +80,7 @@ async fn cancel_ends_the_process_tree(backend: Backend) {
         .await;
     assert_eq!(r.status, 400);
 
-    stop_tx.send(true).expect("stop");
-    w.await.expect("worker");
+    w.stop().await;
     app.finish().await;
 }
 
@@ -138,8 +103,7 @@ async fn finished_only_with_outputs(backend: Backend) {
     };
     let ids = make_jobs(&app, 1).await;
     let jid = ids[0];
-    let (stop_tx, stop_rx) = watch::channel(false);
-    let w = tokio::spawn(worker(&app, fake_runner(&py, "early"), "w1").run(stop_rx));
+    let w = spawn_worker(worker(&app, fake_runner(&py, "early"), "w1"));
     let r = app
         .send_json("POST", &format!("/api/ccp4i2/jobs/{jid}/run/"), Value::Null)
         .await;
@@ -174,8 +138,7 @@ async fn finished_only_with_outputs(backend: Backend) {
         seen_running,
         "the job was seen running while its runner worked"
     );
-    stop_tx.send(true).expect("stop");
-    w.await.expect("worker");
+    w.stop().await;
     app.finish().await;
 }
 
@@ -196,7 +159,6 @@ async fn failures_are_classified() {
         return;
     };
     let ids = make_jobs(&app, 3).await;
-    let (stop_tx, stop_rx) = watch::channel(false);
     let mut cases = vec![
         (
             ids[0],
@@ -215,30 +177,16 @@ async fn failures_are_classified() {
         ),
     ];
     for (jid, argv, want) in cases.drain(..) {
-        let rx = stop_rx.clone();
-        let w = tokio::spawn(worker(&app, argv, "w").run(rx));
+        let w = spawn_worker(worker(&app, argv, "w"));
         let r = app
             .send_json("POST", &format!("/api/ccp4i2/jobs/{jid}/run/"), Value::Null)
             .await;
         assert_eq!(r.status, 200);
-        let db = app.db.clone();
-        wait_for(60, "the attempt to close", || {
-            let db = db.clone();
-            async move {
-                queue::row(&db, jid)
-                    .await
-                    .ok()
-                    .flatten()
-                    .is_some_and(|r| r.state == "done")
-            }
-        })
-        .await;
-        let row = queue::row(&app.db, jid).await.expect("row").expect("row");
+        let row = wait_closed(&app, jid, "the attempt to close").await;
         assert_eq!(row.outcome.as_deref(), Some(want), "{}", row.detail);
-        assert_eq!(status(&app, jid).await, 5, "Failed");
+        assert_eq!(job_status(&app, jid).await, 5, "Failed");
         w.abort();
     }
-    stop_tx.send(true).ok();
     app.finish().await;
 }
 
@@ -278,42 +226,18 @@ async fn killed_worker_loses_its_job_to_another() {
         .send_json("POST", &format!("/api/ccp4i2/jobs/{jid}/run/"), Value::Null)
         .await;
     assert_eq!(r.status, 200);
-    let db = app.db.clone();
-    wait_for(60, "worker A to start the job", || {
-        let db = db.clone();
-        async move {
-            queue::row(&db, jid)
-                .await
-                .ok()
-                .flatten()
-                .and_then(|r| r.pid)
-                .is_some()
-        }
-    })
-    .await;
-    let first_pgid = queue::row(&app.db, jid)
-        .await
-        .expect("row")
-        .and_then(|r| r.pid)
-        .expect("pid");
+    let first_pgid = wait_runner_started(&app, jid, "worker A to start the job").await;
     // SIGKILL: no chance to clean up or hand anything back.
     a.0.kill().expect("kill -9 worker A");
     let _ = a.0.wait();
     let _b = spawn_worker_process(&app, &py, "slow", 3);
-    wait_for(60, "worker B to finish the recovered job", || {
-        let db = db.clone();
-        async move {
-            queue::row(&db, jid)
-                .await
-                .ok()
-                .flatten()
-                .is_some_and(|r| r.state == "done")
-        }
-    })
-    .await;
-    let row = queue::row(&app.db, jid).await.expect("row").expect("row");
+    let row = wait_closed(&app, jid, "worker B to finish the recovered job").await;
     assert_eq!(row.attempts, 2, "one lost attempt, one recovery");
-    assert_eq!(status(&app, jid).await, 6, "defined end state: Finished");
+    assert_eq!(
+        job_status(&app, jid).await,
+        6,
+        "defined end state: Finished"
+    );
     assert_eq!(
         completions(&app).await,
         vec![(jid, 1)],

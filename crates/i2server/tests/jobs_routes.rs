@@ -13,7 +13,6 @@ use common::*;
 use i2_jobs::{Runner, TaskLimits, Worker};
 use i2_store::queue;
 use serde_json::{Value, json};
-use tokio::sync::watch;
 
 fn worker(app: &TestApp, argv: Vec<String>, limits: &str) -> Worker {
     let mut w = test_worker(app, Runner::Command { argv }, "w");
@@ -23,28 +22,6 @@ fn worker(app: &TestApp, argv: Vec<String>, limits: &str) -> Worker {
 
 fn sh(script: &str) -> Vec<String> {
     vec!["/bin/sh".into(), "-c".into(), script.into()]
-}
-
-async fn status(app: &TestApp, id: i64) -> i64 {
-    app.get(&format!("/api/ccp4i2/jobs/{id}/")).await.json()["status"]
-        .as_i64()
-        .expect("status")
-}
-
-async fn wait_closed(app: &TestApp, jid: i64) -> queue::QueueRow {
-    let db = app.db.clone();
-    wait_for(120, "the attempt to close", || {
-        let db = db.clone();
-        async move {
-            queue::row(&db, jid)
-                .await
-                .ok()
-                .flatten()
-                .is_some_and(|r| r.state == "done")
-        }
-    })
-    .await;
-    queue::row(&app.db, jid).await.expect("row").expect("row")
 }
 
 async fn job_dir(app: &TestApp, jid: i64) -> PathBuf {
@@ -63,17 +40,13 @@ async fn active_jobs_reports_the_running_group(backend: Backend) {
         return;
     };
     let ids = make_jobs(&app, 2).await;
-    let (stop_tx, stop_rx) = watch::channel(false);
     // A shell that keeps a busy child and some memory: both must show up in the numbers.
-    let w = tokio::spawn(
-        worker(
-            &app,
-            sh(r#"/usr/bin/python3 -c 'b = b"x" * (64 << 20)
+    let w = spawn_worker(worker(
+        &app,
+        sh(r#"/usr/bin/python3 -c 'b = b"x" * (64 << 20)
 while True: pass' & wait"#),
-            "{}",
-        )
-        .run(stop_rx),
-    );
+        "{}",
+    ));
     let r = app
         .send_json(
             "POST",
@@ -82,26 +55,8 @@ while True: pass' & wait"#),
         )
         .await;
     assert_eq!(r.status, 200);
-    let db = app.db.clone();
     let jid = ids[0];
-    wait_for(60, "the runner to start", || {
-        let db = db.clone();
-        async move {
-            queue::row(&db, jid)
-                .await
-                .ok()
-                .flatten()
-                .and_then(|r| r.pid)
-                .is_some()
-        }
-    })
-    .await;
-    let pgid = queue::row(&app.db, jid)
-        .await
-        .expect("row")
-        .expect("row")
-        .pid
-        .expect("pid");
+    let pgid = wait_runner_started(&app, jid, "the runner to start").await;
     // Wait for the busy child to hold its memory.
     wait_for(60, "the child's memory", || async move {
         i2_jobs::process::sample_group(pgid).rss_bytes > 64 << 20
@@ -144,8 +99,7 @@ while True: pass' & wait"#),
         Value::Null,
     )
     .await;
-    wait_closed(&app, jid).await;
-    stop_tx.send(true).ok();
+    wait_closed(&app, jid, "the attempt to close").await;
     w.abort();
     app.finish().await;
 }
@@ -196,15 +150,14 @@ async fn limits_and_crashes_are_distinct(backend: Backend) {
     ];
     let mut seen = Vec::new();
     for (jid, (argv, outcome, code, text)) in ids.iter().copied().zip(cases) {
-        let (stop_tx, stop_rx) = watch::channel(false);
-        let w = tokio::spawn(worker(&app, argv, limits).run(stop_rx));
+        let w = spawn_worker(worker(&app, argv, limits));
         let r = app
             .send_json("POST", &format!("/api/ccp4i2/jobs/{jid}/run/"), Value::Null)
             .await;
         assert_eq!(r.status, 200);
-        let row = wait_closed(&app, jid).await;
+        let row = wait_closed(&app, jid, "the attempt to close").await;
         assert_eq!(row.outcome.as_deref(), Some(outcome), "{}", row.detail);
-        assert_eq!(status(&app, jid).await, 5, "Failed");
+        assert_eq!(job_status(&app, jid).await, 5, "Failed");
         let dir = job_dir(&app, jid).await;
         let diag = std::fs::read_to_string(dir.join("diagnostic.xml")).expect("diagnostic.xml");
         assert!(diag.starts_with("<errorReportList>"), "{diag}");
@@ -228,7 +181,6 @@ async fn limits_and_crashes_are_distinct(backend: Backend) {
             );
         }
         seen.push(outcome);
-        stop_tx.send(true).ok();
         w.abort();
     }
     seen.dedup();
@@ -253,25 +205,20 @@ async fn limits_are_per_task() {
         return;
     };
     let ids = make_jobs(&app, 1).await;
-    let (stop_tx, stop_rx) = watch::channel(false);
-    let w = tokio::spawn(
-        worker(
-            &app,
-            sh("sleep 3"),
-            r#"{"other_task": {"wall_time_secs": 1}}"#,
-        )
-        .run(stop_rx),
-    );
+    let w = spawn_worker(worker(
+        &app,
+        sh("sleep 3"),
+        r#"{"other_task": {"wall_time_secs": 1}}"#,
+    ));
     app.send_json(
         "POST",
         &format!("/api/ccp4i2/jobs/{}/run/", ids[0]),
         Value::Null,
     )
     .await;
-    let row = wait_closed(&app, ids[0]).await;
+    let row = wait_closed(&app, ids[0], "the attempt to close").await;
     assert_eq!(row.outcome.as_deref(), Some("succeeded"), "{}", row.detail);
-    assert_eq!(status(&app, ids[0]).await, 6);
-    stop_tx.send(true).ok();
+    assert_eq!(job_status(&app, ids[0]).await, 6);
     w.abort();
     app.finish().await;
 }
@@ -293,8 +240,7 @@ async fn run_local_through_workers(backend: Backend) {
             .await;
         assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
     }
-    let (stop_tx, stop_rx) = watch::channel(false);
-    let w = tokio::spawn(worker(&app, sh("sleep 1; echo done"), "{}").run(stop_rx));
+    let w = spawn_worker(worker(&app, sh("sleep 1; echo done"), "{}"));
     // Synchronous: the answer is the job after its worker closed the attempt.
     let r = app
         .send_json(
@@ -337,9 +283,8 @@ async fn run_local_through_workers(backend: Backend) {
         "{}",
         String::from_utf8_lossy(&again.body)
     );
-    let row = wait_closed(&app, ids[1]).await;
+    let row = wait_closed(&app, ids[1], "the attempt to close").await;
     assert_eq!(row.outcome.as_deref(), Some("succeeded"));
-    stop_tx.send(true).ok();
     w.abort();
     app.finish().await;
 }
@@ -361,23 +306,12 @@ async fn regenerate_report_with_upstream(backend: Backend) {
     let Some(app) = TestApp::start(backend).await else {
         return;
     };
-    let r = app
-        .send_json(
-            "POST",
-            "/api/ccp4i2/projects/",
-            json!({"name": "regen", "directory": "__default__"}),
-        )
-        .await;
-    let pid = r.json()["id"].as_i64().expect("project");
-    let r = app
-        .send_json(
-            "POST",
-            &format!("/api/ccp4i2/projects/{pid}/create_task/"),
-            json!({"task_name": "freerflag"}),
-        )
-        .await;
-    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
-    let jid = r.json()["data"]["new_job"]["id"].as_i64().expect("job");
+    let pid = create_project(&app, "regen").await["id"]
+        .as_i64()
+        .expect("project");
+    let jid = create_task(&app, pid, "freerflag").await["id"]
+        .as_i64()
+        .expect("job");
     // Pending: upstream's fixed pending report, without Python.
     let r = app
         .send_json(
@@ -392,14 +326,13 @@ async fn regenerate_report_with_upstream(backend: Backend) {
         json!({"success": true, "data": {"regenerated": true, "xml": "<report>\n\t<status>PENDING</status>\n</report>"}})
     );
     // Run it with the upstream runner: freerflag without its input fails.
-    let (stop_tx, stop_rx) = watch::channel(false);
-    let w = tokio::spawn(test_worker(&app, Runner::Upstream { python: py }, "w").run(stop_rx));
+    let w = spawn_worker(test_worker(&app, Runner::Upstream { python: py }, "w"));
     app.send_json("POST", &format!("/api/ccp4i2/jobs/{jid}/run/"), Value::Null)
         .await;
-    let row = wait_closed(&app, jid).await;
+    let row = wait_closed(&app, jid, "the attempt to close").await;
     let dir = job_dir(&app, jid).await;
     assert_eq!(
-        status(&app, jid).await,
+        job_status(&app, jid).await,
         5,
         "{} {}",
         row.detail,
@@ -436,7 +369,6 @@ async fn regenerate_report_with_upstream(backend: Backend) {
         r.json()["error"],
         "Job not found: Job matching query does not exist."
     );
-    stop_tx.send(true).ok();
     w.abort();
     app.finish().await;
 }
@@ -489,9 +421,9 @@ async fn separate_worker_wakes_on_notify() {
         )
         .await;
     assert_eq!(r.status, 200);
-    let row = wait_closed(&app, ids[0]).await;
+    let row = wait_closed(&app, ids[0], "the attempt to close").await;
     assert_eq!(row.outcome.as_deref(), Some("succeeded"), "{}", row.detail);
-    assert_eq!(status(&app, ids[0]).await, 6);
+    assert_eq!(job_status(&app, ids[0]).await, 6);
     app.finish().await;
 }
 
@@ -506,8 +438,7 @@ async fn sqlite_heartbeats_rarely_write() {
         return;
     };
     let ids = make_jobs(&app, 1).await;
-    let (stop_tx, stop_rx) = watch::channel(false);
-    let w = tokio::spawn(worker(&app, sh("sleep 3"), "{}").run(stop_rx));
+    let w = spawn_worker(worker(&app, sh("sleep 3"), "{}"));
     app.send_json(
         "POST",
         &format!("/api/ccp4i2/jobs/{}/run/", ids[0]),
@@ -539,8 +470,7 @@ async fn sqlite_heartbeats_rarely_write() {
         "lease written {} times: {leases:?}",
         leases.len()
     );
-    assert_eq!(status(&app, ids[0]).await, 6);
-    stop_tx.send(true).ok();
+    assert_eq!(job_status(&app, ids[0]).await, 6);
     w.abort();
     app.finish().await;
 }

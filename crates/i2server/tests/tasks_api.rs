@@ -22,14 +22,9 @@ async fn all_tasks(backend: Backend) {
     let lookup = app.get("/api/ccp4i2/task_lookup/").await;
     assert_eq!(lookup.status, 200);
     assert_eq!(lookup.json(), cat.task_lookup());
-    let r = app
-        .send_json(
-            "POST",
-            "/api/ccp4i2/projects/",
-            json!({"name": "all_tasks", "directory": "__default__"}),
-        )
-        .await;
-    let pid = r.json()["id"].as_i64().expect("project");
+    let pid = create_project(&app, "all_tasks").await["id"]
+        .as_i64()
+        .expect("project");
     let mut created = 0;
     let mut problems = Vec::new();
     for t in cat.tasks() {
@@ -102,20 +97,10 @@ async fn parameters_only_change_while_pending() {
     let Some(app) = TestApp::start(Backend::Sqlite).await else {
         return;
     };
-    app.send_json(
-        "POST",
-        "/api/ccp4i2/projects/",
-        json!({"name": "p", "directory": "__default__"}),
-    )
-    .await;
-    let r = app
-        .send_json(
-            "POST",
-            "/api/ccp4i2/projects/1/create_task/",
-            json!({"task_name": "ctruncate"}),
-        )
-        .await;
-    assert_eq!(r.status, 200);
+    let pid = create_project(&app, "p").await["id"]
+        .as_i64()
+        .expect("project");
+    create_task(&app, pid, "ctruncate").await;
     let set = |v: Value| {
         app.send_json(
             "POST",
@@ -157,12 +142,7 @@ async fn clone_job(backend: Backend) {
     let Some(app) = TestApp::start(backend).await else {
         return;
     };
-    app.send_json(
-        "POST",
-        "/api/ccp4i2/projects/",
-        json!({"name": "c", "directory": "__default__"}),
-    )
-    .await;
+    create_project(&app, "c").await;
     let r = app
         .send_json(
             "POST",

@@ -11,7 +11,7 @@ use std::path::Path;
 use axum::body::Body;
 use axum::http::Request;
 use common::*;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 const F_SIGF: &str = "freerflag.inputData.F_SIGF";
 
@@ -99,22 +99,10 @@ async fn check(backend: Backend) {
     let Some(app) = TestApp::start(backend).await else {
         return;
     };
-    let r = app
-        .send_json(
-            "POST",
-            "/api/ccp4i2/projects/",
-            json!({"name": "p1", "directory": "__default__"}),
-        )
-        .await;
-    assert_eq!(r.status, 201);
-    let r = app
-        .send_json(
-            "POST",
-            "/api/ccp4i2/projects/1/create_task/",
-            json!({"task_name": "freerflag"}),
-        )
-        .await;
-    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let pid = create_project(&app, "p1").await["id"]
+        .as_i64()
+        .expect("project");
+    create_task(&app, pid, "freerflag").await;
     let pdir = app.projects_dir.join("p1");
     let before = snapshot(&app, &pdir).await;
 

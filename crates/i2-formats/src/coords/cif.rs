@@ -1,9 +1,11 @@
-//! A small CIF reader: tokens (bare words, quoted strings, `;` text fields), `data_` blocks,
-//! tag-value pairs and `loop_` tables of the first block, then the coordinate items.
+//! The first `data_` block of an mmCIF file (tag-value pairs and `loop_` tables, over the
+//! shared tokeniser [`cif::tokens`], values borrowed from the text), then the coordinate items.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use super::{Atom, Chain, EntityType, Residue, Structure, assign_entities, residues};
+use crate::cif;
 use crate::error::{FormatError, Result};
 use crate::mtz::Cell;
 use crate::mtz::spacegroup;
@@ -15,32 +17,33 @@ pub fn looks_like_cif(text: &str) -> bool {
         .is_some_and(|l| l.starts_with("data_"))
 }
 
-/// The first data block: single items and loops (column tags → values).
+/// The first data block: single items and loops (column tags → values). Values borrow the
+/// text (see [`cif::tokens`]); tags are stored lower-cased.
 #[derive(Debug, Default)]
-pub struct Block {
+pub struct Block<'a> {
     pub name: String,
-    pub items: HashMap<String, String>,
-    pub loops: Vec<Loop>,
+    pub items: HashMap<String, Cow<'a, str>>,
+    pub loops: Vec<Loop<'a>>,
 }
 
 #[derive(Debug, Default)]
-pub struct Loop {
+pub struct Loop<'a> {
     pub tags: Vec<String>,
-    pub values: Vec<String>,
+    pub values: Vec<Cow<'a, str>>,
 }
 
-impl Loop {
+impl<'a> Loop<'a> {
     pub fn column(&self, tag: &str) -> Option<usize> {
         self.tags.iter().position(|t| t.eq_ignore_ascii_case(tag))
     }
 
-    pub fn rows(&self) -> impl Iterator<Item = &[String]> {
+    pub fn rows(&self) -> impl Iterator<Item = &[Cow<'a, str>]> {
         self.values.chunks_exact(self.tags.len().max(1))
     }
 }
 
-impl Block {
-    pub fn find_loop(&self, tag: &str) -> Option<&Loop> {
+impl<'a> Block<'a> {
+    pub fn find_loop(&self, tag: &str) -> Option<&Loop<'a>> {
         self.loops.iter().find(|l| l.column(tag).is_some())
     }
 
@@ -49,70 +52,22 @@ impl Block {
         let v = self
             .items
             .get(&tag.to_ascii_lowercase())
-            .map(String::as_str)
+            .map(|v| &**v)
             .or_else(|| {
                 let l = self.find_loop(tag)?;
-                l.rows().next()?.get(l.column(tag)?).map(String::as_str)
+                l.rows().next()?.get(l.column(tag)?).map(|v| &**v)
             })?;
         (v != "." && v != "?").then_some(v)
     }
 }
 
-/// Tokens of CIF text. Quoted strings end at a matching quote followed by whitespace.
-fn tokens(text: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut lines = text.lines().peekable();
-    while let Some(line) = lines.next() {
-        if let Some(first) = line.strip_prefix(';') {
-            let mut field = first.to_string();
-            for next in lines.by_ref() {
-                if next.starts_with(';') {
-                    break;
-                }
-                field.push('\n');
-                field.push_str(next);
-            }
-            out.push(field);
-            continue;
-        }
-        let b = line.as_bytes();
-        let mut i = 0;
-        while i < b.len() {
-            let c = b[i];
-            if c.is_ascii_whitespace() {
-                i += 1;
-            } else if c == b'#' {
-                break;
-            } else if c == b'\'' || c == b'"' {
-                let start = i + 1;
-                let mut j = start;
-                while j < b.len()
-                    && !(b[j] == c && (j + 1 == b.len() || b[j + 1].is_ascii_whitespace()))
-                {
-                    j += 1;
-                }
-                out.push(line.get(start..j.min(b.len())).unwrap_or("").to_string());
-                i = j + 1;
-            } else {
-                let start = i;
-                while i < b.len() && !b[i].is_ascii_whitespace() {
-                    i += 1;
-                }
-                out.push(line.get(start..i).unwrap_or("").to_string());
-            }
-        }
-    }
-    out
-}
-
-/// Parse the first data block of CIF text.
-pub fn first_block(text: &str) -> Result<Block> {
-    let toks = tokens(text);
-    let mut it = toks.into_iter().peekable();
+/// Parse the first data block of CIF text. Unlike [`cif::parse`], quoting is not consulted:
+/// a quoted value that reads like a keyword (`'_x'`, `'loop_'`) counts as one here.
+pub fn first_block(text: &str) -> Result<Block<'_>> {
+    let mut it = cif::tokens(text).map(|t| t.text).peekable();
     let mut block = Block::default();
     let mut started = false;
     while let Some(t) = it.next() {
-        let lower = t.to_ascii_lowercase();
         if let Some(name) = t.strip_prefix("data_") {
             if started {
                 break;
@@ -121,26 +76,15 @@ pub fn first_block(text: &str) -> Result<Block> {
             block.name = name.to_string();
         } else if !started {
             continue;
-        } else if lower == "loop_" {
-            let mut l = Loop::default();
-            while it.peek().is_some_and(|t| t.starts_with('_')) {
-                l.tags.extend(it.next().map(|t| t.to_ascii_lowercase()));
-            }
-            while it.peek().is_some_and(|t| !is_keyword(t)) {
-                l.values.extend(it.next());
-            }
-            if l.tags.is_empty() || l.values.len() % l.tags.len() != 0 {
-                return Err(FormatError::Corrupt(format!(
-                    "CIF loop with {} tags has {} values",
-                    l.tags.len(),
-                    l.values.len()
-                )));
-            }
-            block.loops.push(l);
+        } else if t.eq_ignore_ascii_case("loop_") {
+            let (tags, values) =
+                cif::read_loop(&mut it, |t| t.starts_with('_'), |t| is_keyword(t))?;
+            let tags = tags.iter().map(|t| t.to_ascii_lowercase()).collect();
+            block.loops.push(Loop { tags, values });
         } else if t.starts_with('_') {
             match it.next_if(|v| !is_keyword(v)) {
                 Some(v) => {
-                    block.items.insert(lower, v);
+                    block.items.insert(t.to_ascii_lowercase(), v);
                 }
                 None => return Err(FormatError::Corrupt(format!("CIF tag {t} has no value"))),
             }
@@ -188,7 +132,7 @@ pub fn read_structure(text: &str) -> Result<Structure> {
                 return HashMap::new();
             };
             l.rows()
-                .filter_map(|r| Some((r.get(id)?.clone(), entity_type(r.get(ty)?))))
+                .filter_map(|r| Some((r.get(id)?.to_string(), entity_type(r.get(ty)?))))
                 .collect()
         })
         .or_else(|| {
@@ -222,17 +166,18 @@ pub fn read_structure(text: &str) -> Result<Structure> {
         n_models: 0,
         chains: Vec::new(),
     };
-    let mut models: Vec<String> = Vec::new();
+    // Model numbers and residue names borrow the text: no allocation per atom.
+    let mut models: Vec<&str> = Vec::new();
     for row in atoms.rows() {
-        let get = |c: Option<usize>| c.and_then(|i| row.get(i)).map(String::as_str).unwrap_or("");
-        let model = get(c_model).to_string();
+        let get = |c: Option<usize>| c.and_then(|i| row.get(i)).map(|v| &**v).unwrap_or("");
+        let model = get(c_model);
         if !models.contains(&model) {
-            models.push(model.clone());
+            models.push(model);
         }
         if models.first() != Some(&model) {
             continue;
         }
-        let res_name = get(c_comp).to_string();
+        let res_name = get(c_comp);
         let seqnum = get(c_seq).parse::<i32>().unwrap_or(0);
         let icode = get(c_icode)
             .chars()
@@ -249,7 +194,7 @@ pub fn read_structure(text: &str) -> Result<Structure> {
             .is_some_and(|r| r.seqnum == seqnum && r.icode == icode && r.name == res_name);
         if !same {
             chain.residues.push(Residue {
-                name: res_name,
+                name: res_name.to_string(),
                 seqnum,
                 icode,
                 het: get(c_group) == "HETATM",

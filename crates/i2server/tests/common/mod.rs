@@ -13,6 +13,11 @@ use i2_api::{ApiConfig, AppState};
 use i2_store::{Db, DbTarget};
 use tower::ServiceExt;
 
+mod jobs;
+// Each test file compiles this module anew; not all of them use the job helpers.
+#[allow(unused_imports)]
+pub use jobs::*;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     Sqlite,
@@ -454,32 +459,6 @@ pub fn fake_runner(py: &Path, mode: &str) -> Vec<String> {
         "{uuid}".into(),
         mode.into(),
     ]
-}
-
-/// Create a project and `n` jobs through the API; returns the job ids.
-pub async fn make_jobs(app: &TestApp, n: usize) -> Vec<i64> {
-    let r = app
-        .send_json(
-            "POST",
-            "/api/ccp4i2/projects/",
-            serde_json::json!({"name": "jobs", "directory": "__default__"}),
-        )
-        .await;
-    assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
-    let pid = r.json()["id"].as_i64().expect("project id");
-    let mut ids = Vec::new();
-    for i in 1..=n {
-        let r = app
-            .send_json(
-                "POST",
-                "/api/ccp4i2/jobs/",
-                serde_json::json!({"project": pid, "number": i.to_string(), "title": "engine test", "task_name": "test"}),
-            )
-            .await;
-        assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
-        ids.push(r.json()["id"].as_i64().expect("job id"));
-    }
-    ids
 }
 
 /// Poll `cond` every 20 ms until it holds or `secs` pass.
