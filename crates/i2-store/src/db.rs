@@ -11,7 +11,9 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow, PgSslMode};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
+};
 use sqlx::{AssertSqlSafe, FromRow, PgPool, Postgres, Sqlite, SqlitePool, Transaction};
 
 use crate::cells::{Cell, decode_pg, decode_sqlite};
@@ -97,8 +99,20 @@ impl DbTarget {
 /// A connection pool to either backend. Cheap to clone.
 #[derive(Clone, Debug)]
 pub enum Db {
-    Sqlite(SqlitePool),
+    Sqlite(SqlitePools),
     Postgres(PgPool),
+}
+
+/// The SQLite pools of one database file: `main` commits durably (`synchronous = FULL`, an
+/// fsync per commit); `relaxed` (`synchronous = NORMAL`) serves [`Db::begin_relaxed`]: writes
+/// that may be lost on a power failure without harm, such as a worker's claim of a job (see
+/// there). Both see the same data; only when a commit reaches the disk differs.
+#[derive(Clone, Debug)]
+pub struct SqlitePools {
+    pub main: SqlitePool,
+    pub relaxed: SqlitePool,
+    /// The database file's write-ahead log, which [`Db::sync_committed`] flushes.
+    pub wal: PathBuf,
 }
 
 /// A row type both backends can decode.
@@ -189,7 +203,7 @@ impl Conn for Db {
         Ok(match self {
             Db::Sqlite(p) => {
                 bound!(query_as, Sqlite, T, sql, args)
-                    .fetch_all(&*p)
+                    .fetch_all(&p.main)
                     .await?
             }
             Db::Postgres(p) => {
@@ -208,7 +222,7 @@ impl Conn for Db {
         Ok(match self {
             Db::Sqlite(p) => {
                 bound!(query_as, Sqlite, T, sql, args)
-                    .fetch_optional(&*p)
+                    .fetch_optional(&p.main)
                     .await?
             }
             Db::Postgres(p) => {
@@ -227,7 +241,7 @@ impl Conn for Db {
     ) -> Result<Vec<Vec<Cell>>, StoreError> {
         match self {
             Db::Sqlite(p) => {
-                let rows = bound!(query, Sqlite, sql, args).fetch_all(&*p).await?;
+                let rows = bound!(query, Sqlite, sql, args).fetch_all(&p.main).await?;
                 decode_rows(&rows, kinds, decode_sqlite)
             }
             Db::Postgres(p) => {
@@ -240,7 +254,7 @@ impl Conn for Db {
     async fn execute(&mut self, sql: &str, args: Vec<Arg>) -> Result<u64, StoreError> {
         Ok(match self {
             Db::Sqlite(p) => bound!(query, Sqlite, sql, args)
-                .execute(&*p)
+                .execute(&p.main)
                 .await?
                 .rows_affected(),
             Db::Postgres(p) => bound!(query, Postgres, sql, args)
@@ -370,12 +384,26 @@ impl Db {
                     // transactions while a job registers its outputs; waiting beats failing.
                     .busy_timeout(Duration::from_secs(60))
                     .foreign_keys(true);
-                let pool = SqlitePoolOptions::new()
+                // A local file cannot drop a connection: no ping before each use.
+                let main = SqlitePoolOptions::new()
                     .max_connections(max_connections.max(1))
                     .acquire_timeout(Duration::from_secs(15))
-                    .connect_with(opts)
+                    .test_before_acquire(false)
+                    .connect_with(opts.clone().synchronous(SqliteSynchronous::Full))
                     .await?;
-                Ok(Db::Sqlite(pool))
+                let relaxed = SqlitePoolOptions::new()
+                    .max_connections((max_connections / 2).clamp(1, 4))
+                    .acquire_timeout(Duration::from_secs(15))
+                    .test_before_acquire(false)
+                    .connect_with(opts.synchronous(SqliteSynchronous::Normal))
+                    .await?;
+                let mut wal = path.clone().into_os_string();
+                wal.push("-wal");
+                Ok(Db::Sqlite(SqlitePools {
+                    main,
+                    relaxed,
+                    wal: PathBuf::from(wal),
+                }))
             }
             DbTarget::Postgres(url) => {
                 let mut opts = PgConnectOptions::from_str(url)
@@ -397,9 +425,71 @@ impl Db {
         Ok(match self {
             // IMMEDIATE takes the write lock up front: a deferred transaction that reads and
             // then writes can fail at once with SQLITE_BUSY instead of waiting its turn.
-            Db::Sqlite(p) => Tx::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?),
+            Db::Sqlite(p) => Tx::Sqlite(p.main.begin_with("BEGIN IMMEDIATE").await?),
             Db::Postgres(p) => Tx::Postgres(p.begin().await?),
         })
+    }
+
+    /// A transaction whose commit does not wait for the disk: for writes whose loss on a
+    /// power failure (never on a crash of this process) is harmless because the state
+    /// before them is still correct — a worker's claim, lease renewals, the runner's pid.
+    /// A lost claim leaves the job queued, as it was; the runner started by it died with
+    /// the machine. Any later durable commit (the runner's own writes) makes it durable
+    /// too, as the SQLite WAL and the PostgreSQL WAL are flushed in order.
+    /// SQLite: a pool with `synchronous = NORMAL`; PostgreSQL: `synchronous_commit = off`
+    /// for this transaction only.
+    pub async fn begin_relaxed(&self) -> Result<Tx, StoreError> {
+        Ok(match self {
+            Db::Sqlite(p) => Tx::Sqlite(p.relaxed.begin_with("BEGIN IMMEDIATE").await?),
+            Db::Postgres(p) => {
+                let mut tx = p.begin().await?;
+                sqlx::query("SET LOCAL synchronous_commit TO OFF")
+                    .execute(&mut *tx)
+                    .await?;
+                Tx::Postgres(tx)
+            }
+        })
+    }
+
+    /// A transaction whose commit is made durable later by [`Db::sync_committed`], so that
+    /// work that follows the commit (a worker starting the job just queued) need not wait
+    /// for the disk while the caller does. SQLite: the `synchronous = NORMAL` pool; the
+    /// caller must call `sync_committed` before it acknowledges anything. PostgreSQL: an
+    /// ordinary durable transaction (its commit is quick; `sync_committed` does nothing).
+    pub async fn begin_sync_later(&self) -> Result<Tx, StoreError> {
+        Ok(match self {
+            Db::Sqlite(p) => Tx::Sqlite(p.relaxed.begin_with("BEGIN IMMEDIATE").await?),
+            Db::Postgres(p) => Tx::Postgres(p.begin().await?),
+        })
+    }
+
+    /// Make everything committed so far durable. SQLite: an fsync of the write-ahead log,
+    /// which holds every commit not yet checkpointed (a checkpoint syncs the database file
+    /// before it reuses the log), taken without any database lock so a concurrent writer
+    /// is not held up. PostgreSQL: nothing to do (see [`Db::begin_sync_later`]).
+    pub async fn sync_committed(&self) -> Result<(), StoreError> {
+        let Db::Sqlite(p) = self else {
+            return Ok(());
+        };
+        let wal = p.wal.clone();
+        let r = tokio::task::spawn_blocking(move || match std::fs::File::open(&wal) {
+            Ok(f) => f.sync_data(),
+            // No log: nothing is pending in it (the database file is synced by checkpoints).
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(e),
+        })
+        .await;
+        match r {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(source)) => Err(StoreError::Io {
+                context: format!("flushing the SQLite write-ahead log {}", p.wal.display()),
+                source,
+            }),
+            Err(e) => Err(StoreError::Io {
+                context: format!("flushing the SQLite write-ahead log {}", p.wal.display()),
+                source: std::io::Error::other(e.to_string()),
+            }),
+        }
     }
 
     /// `SELECT 1`, for health checks.
@@ -410,7 +500,10 @@ impl Db {
 
     pub async fn close(&self) {
         match self {
-            Db::Sqlite(p) => p.close().await,
+            Db::Sqlite(p) => {
+                p.relaxed.close().await;
+                p.main.close().await
+            }
             Db::Postgres(p) => p.close().await,
         }
     }

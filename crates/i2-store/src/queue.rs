@@ -14,7 +14,7 @@
 use i2_core::JobStatus;
 
 use crate::args;
-use crate::db::{Backend, Conn, Db};
+use crate::db::{Backend, Conn, Db, Tx};
 use crate::error::StoreError;
 use crate::types::{Arg, DbUuid};
 
@@ -57,13 +57,26 @@ pub async fn enqueue(db: &Db, job_id: i64) -> Result<Enqueued, StoreError> {
     enqueue_with_attempts(db, job_id, DEFAULT_MAX_ATTEMPTS).await
 }
 
+/// [`enqueue`] without waiting for the disk: a worker can claim the job at once while the
+/// caller makes the queueing durable with [`Db::sync_committed`], which it must do before
+/// it acknowledges the request (`POST run/` does). Until then a power failure may undo the
+/// queueing together with any start of the job; a crash of this process cannot.
+pub async fn enqueue_sync_later(db: &Db, job_id: i64) -> Result<Enqueued, StoreError> {
+    let tx = db.begin_sync_later().await?;
+    enqueue_in(tx, job_id, DEFAULT_MAX_ATTEMPTS).await
+}
+
 /// [`enqueue`] with an explicit attempt budget.
 pub async fn enqueue_with_attempts(
     db: &Db,
     job_id: i64,
     max_attempts: i32,
 ) -> Result<Enqueued, StoreError> {
-    let mut tx = db.begin().await?;
+    let tx = db.begin().await?;
+    enqueue_in(tx, job_id, max_attempts).await
+}
+
+async fn enqueue_in(mut tx: Tx, job_id: i64, max_attempts: i32) -> Result<Enqueued, StoreError> {
     let active: Option<(String,)> = tx
         .fetch_optional(
             "SELECT state FROM i2_job_queue WHERE job_id = $1 AND state IN ('queued', 'running')",
@@ -159,7 +172,8 @@ pub async fn claim(
 ) -> Result<Option<Claim>, StoreError> {
     let now = i2_core::time::now();
     let until = now + chrono::Duration::seconds(lease_secs);
-    let mut tx = db.begin().await?;
+    // Relaxed: a claim lost to a power failure leaves the job queued (see `begin_relaxed`).
+    let mut tx = db.begin_relaxed().await?;
     let pick_sql = match tx.backend() {
         Backend::Postgres => {
             "SELECT job_id, pid, host, state FROM i2_job_queue \
@@ -242,13 +256,15 @@ pub async fn job_to_run(db: &Db, job_id: i64) -> Result<JobToRun, StoreError> {
 
 /// Record the process group of the running attempt (fenced).
 pub async fn record_pid(db: &Db, job_id: i64, fence: i64, pid: i32) -> Result<bool, StoreError> {
-    let mut c = db.clone();
-    Ok(c.execute(
-        "UPDATE i2_job_queue SET pid = $3 WHERE job_id = $1 AND fence = $2 AND state = 'running'",
-        args![job_id, fence, pid],
-    )
-    .await?
-        > 0)
+    let mut tx = db.begin_relaxed().await?;
+    let n = tx
+        .execute(
+            "UPDATE i2_job_queue SET pid = $3 WHERE job_id = $1 AND fence = $2 AND state = 'running'",
+            args![job_id, fence, pid],
+        )
+        .await?;
+    tx.commit().await?;
+    Ok(n > 0)
 }
 
 /// What a heartbeat learned.
@@ -269,14 +285,16 @@ pub async fn heartbeat(
     lease_secs: i64,
 ) -> Result<Beat, StoreError> {
     let until = i2_core::time::now() + chrono::Duration::seconds(lease_secs);
-    let mut c = db.clone();
-    let row: Option<(bool,)> = c
+    // Relaxed: a renewal lost to a power failure is moot (the worker died with the machine).
+    let mut tx = db.begin_relaxed().await?;
+    let row: Option<(bool,)> = tx
         .fetch_optional(
             "UPDATE i2_job_queue SET lease_expires_at = $3 WHERE job_id = $1 AND fence = $2 \
              AND state = 'running' RETURNING cancel_requested",
             args![job_id, fence, until],
         )
         .await?;
+    tx.commit().await?;
     Ok(match row {
         None => Beat::Lost,
         Some((true,)) => Beat::CancelRequested,
