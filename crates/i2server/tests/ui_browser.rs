@@ -181,6 +181,11 @@ fn freerflag_in_the_browser() {
     );
     assert_eq!(r["deletedGone"], true, "{r}");
     assert_eq!(
+        r["listEdits"],
+        serde_json::json!([["2"], ["2", "3"], ["3"]]),
+        "list items added, set and removed (renumbered) in the form: {r}"
+    );
+    assert_eq!(
         r["problems"],
         Value::Array(vec![]),
         "no script errors in the page: {r}"
