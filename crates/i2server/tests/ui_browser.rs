@@ -191,6 +191,18 @@ fn freerflag_in_the_browser() {
         "no script errors in the page: {r}"
     );
 
+    // Every plotted line of the report's graphs (its `<plotline>`s) is drawn as an SVG line
+    // with points. (freerflag's report has no graphs today: then there must be none drawn.)
+    let report_xml = std::fs::read_to_string(job_dir.join("report_xml.xml")).expect("report_xml.xml");
+    let lines = report_xml.matches("<plotline").count();
+    let drawn = r["graphPoints"].as_array().cloned().unwrap_or_default();
+    assert_eq!(drawn.len(), lines, "one SVG line per plotted line: {drawn:?}");
+    assert!(
+        drawn.iter().all(|n| n.as_u64().is_some_and(|n| n > 0)),
+        "every drawn line has points: {drawn:?}"
+    );
+    eprintln!("report graphs: {lines} plotted line(s), points drawn {drawn:?}");
+
     // The downloaded file is FREEROUT.mtz, byte for byte, and a real free-R MTZ.
     let jid = r["jobId"].as_i64().expect("job id");
     let files = get_json(port, &format!("/api/ccp4i2/files/?job={jid}"));

@@ -238,7 +238,7 @@ fn freerflag_in_firefox() {
         .expect("spawn geckodriver");
     let _driver = Child(driver);
     assert!(
-        wait_healthy(gport, "/status", 30),
+        webdriver::wait_ready(gport, 30),
         "geckodriver did not start: {}",
         tail(&home.path().join("geckodriver.log"))
     );
@@ -314,6 +314,19 @@ fn freerflag_in_firefox() {
         "a report was shown: {}",
         r["reportText"]
     );
+
+    let job_dir = home.path().join("CCP4X_PROJECTS/rnase_firefox/CCP4_JOBS/job_1");
+    // Every plotted line of the report's graphs (its `<plotline>`s) is drawn as an SVG line
+    // with points. (freerflag's report has no graphs today: then there must be none drawn.)
+    let report_xml = std::fs::read_to_string(job_dir.join("report_xml.xml")).expect("report_xml.xml");
+    let lines = report_xml.matches("<plotline").count();
+    let drawn = r["graphPoints"].as_array().cloned().unwrap_or_default();
+    assert_eq!(drawn.len(), lines, "one SVG line per plotted line: {drawn:?}");
+    assert!(
+        drawn.iter().all(|n| n.as_u64().is_some_and(|n| n > 0)),
+        "every drawn line has points: {drawn:?}"
+    );
+    eprintln!("report graphs: {lines} plotted line(s), points drawn {drawn:?}");
 
     // The downloaded file is FREEROUT.mtz, byte for byte.
     let job = r["job"].as_i64().expect("job id");

@@ -60,6 +60,20 @@ fn dechunk(s: &str) -> String {
     out
 }
 
+/// Whether the driver on `port` answers `GET /status` as ready, polled up to `secs`.
+pub fn wait_ready(port: u16, secs: u64) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while Instant::now() < deadline {
+        if call(port, "GET", "/status", None)
+            .is_ok_and(|v| v.get("ready").and_then(Value::as_bool) == Some(true))
+        {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    false
+}
+
 /// A browser session; ended (the browser closed by its driver) when dropped.
 pub struct Session {
     port: u16,
