@@ -357,21 +357,36 @@ async function uploadFile(btn) {
 
 // Lists: the API takes a list's items as one list (set_parameter with an array, as
 // upstream's CList.set), so adding or removing an item sends the whole new list, built from
-// what get_parameter says the items are now. Unset parts are left out (they stay unset).
-function withoutUnset(v) {
-  if (Array.isArray(v)) return v.map(withoutUnset);
+// the job's container as the API has it now (upstream's client does the same). Unset parts
+// are left out (they stay unset).
+function plainValue(node) {
+  const v = node ? node._value : null;
+  if (Array.isArray(v)) return v.map(plainValue);
   if (v && typeof v === "object") {
     const out = {};
-    for (const [k, x] of Object.entries(v)) if (x !== null && x !== undefined) out[k] = withoutUnset(x);
+    for (const [k, child] of Object.entries(v)) {
+      const x = plainValue(child);
+      if (x !== null && x !== undefined && !(typeof x === "object" && !Array.isArray(x) && !Object.keys(x).length)) out[k] = x;
+    }
     return out;
   }
-  return v;
+  return v === undefined ? null : v;
+}
+
+function findNode(node, path) {
+  if (!node || typeof node !== "object") return null;
+  if (node._objectPath === path) return node;
+  const v = node._value;
+  const kids = Array.isArray(v) ? v : v && typeof v === "object" ? Object.values(v) : [];
+  for (const k of kids) { const f = findNode(k, path); if (f) return f; }
+  return null;
 }
 
 async function listItems(path) {
-  const r = await api("GET", "/jobs/" + jobEl().dataset.job + "/get_parameter/?object_path=" + encodeURIComponent(path));
-  const v = r && r.data ? r.data.value : null;
-  return Array.isArray(v) ? v.map(withoutUnset) : [];
+  const r = await api("GET", "/jobs/" + jobEl().dataset.job + "/container/");
+  const node = findNode(r && r.data && r.data.result, path);
+  if (!node || !Array.isArray(node._value)) throw new Error("This list is not in the job's parameters any more: reload the page.");
+  return plainValue(node);
 }
 
 async function editList(btn, change) {
