@@ -3,6 +3,10 @@
 //! as the Chromium test — create a project, choose freerflag, upload rnase25_fsigf.mtz
 //! choosing F/SIGF, run, see Finished arrive without a reload (SSE), open the report (its
 //! graphs drawn as SVG), download FREEROUT.mtz and compare its bytes with the file on disk.
+//! The server runs with a desktop session token here (the Chromium test runs without one):
+//! the browser is sent to the sign-in page, a wrong token is refused, the right one signs it
+//! in, everything above then works on the sign-in cookie alone (pages, API calls, the event
+//! stream, the upload and the download), and signing out sends it back to the sign-in page.
 //!
 //! Needs what scripts/test.sh installs: `I2_FIREFOX` (default /usr/bin/firefox-esr),
 //! `I2_GECKODRIVER` (default `$I2_CACHE/geckodriver/bin/geckodriver`) and the upstream peers
@@ -62,6 +66,70 @@ fn tail(path: &Path) -> String {
     text.get(start..).unwrap_or("").to_string()
 }
 
+const TOKEN: &str = "firefox-desk-token-7d3e";
+
+/// `GET path` with the session token (the test's own checks, outside the browser).
+fn api_get(port: u16, path: &str) -> Option<(u16, String)> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(30))).ok()?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {TOKEN}\r\nAccept-Encoding: identity\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut buf = Vec::new();
+    s.read_to_end(&mut buf).ok()?;
+    let text = String::from_utf8_lossy(&buf).into_owned();
+    let status = text.split_whitespace().nth(1)?.parse().ok()?;
+    let (head, body) = text.split_once("\r\n\r\n")?;
+    let body = if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
+        let mut out = String::new();
+        let mut rest = body;
+        while let Some((size, after)) = rest.split_once("\r\n") {
+            let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+            if n == 0 || after.len() < n {
+                break;
+            }
+            out.push_str(&after[..n]);
+            rest = after[n..].trim_start_matches("\r\n");
+        }
+        out
+    } else {
+        body.to_string()
+    };
+    Some((status, body))
+}
+
+/// Sign in on the page the browser was sent to: a wrong token first (refused), then the
+/// right one. Returns what the refusal said.
+fn sign_in(s: &Session, base: &str) -> Result<String, String> {
+    s.goto(&format!("{base}/"))?;
+    s.wait_url("the sign-in page", |u| u.contains("/ui/login/"), 30)?;
+    let field = s.find("#token", 15)?;
+    s.type_text(&field, &format!("not-the-token{ENTER}"))?;
+    let refused = s.wait_for(
+        "the refusal",
+        "const n = document.querySelector('.notice.error'); return n ? n.textContent : '';",
+        30,
+    )?;
+    let field = s.find("#token", 15)?;
+    s.type_text(&field, &format!("{TOKEN}{ENTER}"))?;
+    s.wait_url("the projects page", |u| u.ends_with("/ui/projects/"), 30)?;
+    Ok(refused.as_str().unwrap_or("").to_string())
+}
+
+/// Sign out from the sign-in page; then a page sends the browser back to sign in.
+fn sign_out(s: &Session, base: &str) -> Result<bool, String> {
+    s.goto(&format!("{base}/ui/login/"))?;
+    let out = s.find("#logout button", 15)?;
+    s.click(&out)?;
+    s.wait_url("signed out", |u| u.contains("out=1"), 30)?;
+    s.goto(&format!("{base}/ui/projects/"))?;
+    let u = s.wait_url("the sign-in page again", |u| u.contains("/ui/login/"), 30)?;
+    Ok(u.contains("next="))
+}
+
 fn number_after(url: &str, key: &str) -> Result<i64, String> {
     url.split(key)
         .nth(1)
@@ -72,8 +140,7 @@ fn number_after(url: &str, key: &str) -> Result<i64, String> {
 
 /// The scientist's flow; what was seen, as JSON, or where it stopped.
 fn flow(s: &Session, base: &str, mtz: &Path, downloads: &Path, shots: &Path) -> Result<Value, String> {
-    s.goto(&format!("{base}/"))?;
-    s.wait_url("the projects page", |u| u.ends_with("/ui/projects/"), 30)?;
+    let refused = sign_in(s, base)?;
     let name = s.find("#new-project-name", 15)?;
     s.type_text(&name, &format!("rnase_firefox{ENTER}"))?;
     let u = s.wait_url(
@@ -178,7 +245,9 @@ fn flow(s: &Session, base: &str, mtz: &Path, downloads: &Path, shots: &Path) -> 
         }
         std::thread::sleep(Duration::from_millis(200));
     }
+    let back_to_sign_in = sign_out(s, base)?;
     Ok(json!({
+        "refused": refused, "backToSignIn": back_to_sign_in,
         "project": project, "job": job, "current": current, "seen": seen,
         "sameDocument": same_document, "reportText": report_text,
         "graphPoints": graph_points,
@@ -198,6 +267,7 @@ fn freerflag_in_firefox() {
         .args(["serve", "--port", &port.to_string(), "--workers", "1"])
         .env("CCP4I2_HOME", home.path())
         .env("CCP4I2_PYTHON", &py)
+        .env("CCP4I2_LOCAL_SESSION_TOKEN", TOKEN)
         .env("I2SERVER_LOG", "warn")
         .env_remove("DATABASE_URL")
         .env_remove("CCP4I2_PROJECTS_DIR")
@@ -213,7 +283,7 @@ fn freerflag_in_firefox() {
         tail(&home.path().join("server.log"))
     );
     let deadline = Instant::now() + Duration::from_secs(180);
-    while http_get(port, "/api/ccp4i2/task_lookup/").map(|r| r.0) != Some(200) {
+    while api_get(port, "/api/ccp4i2/task_lookup/").map(|r| r.0) != Some(200) {
         assert!(Instant::now() < deadline, "the task catalogue never loaded");
         std::thread::sleep(Duration::from_millis(300));
     }
@@ -297,6 +367,21 @@ fn freerflag_in_firefox() {
     };
     drop(session);
 
+    // Signed in with the token only after a wrong one was refused; signed out at the end.
+    assert!(
+        r["refused"]
+            .as_str()
+            .is_some_and(|t| t.contains("not this server's session token")),
+        "a wrong token is refused in words: {}",
+        r["refused"]
+    );
+    assert_eq!(r["backToSignIn"], true, "signed out: pages ask to sign in again");
+    assert_eq!(
+        http_get(port, "/api/ccp4i2/projects/").map(|r| r.0),
+        Some(401),
+        "the API still refuses requests without credentials"
+    );
+
     // What the scientist saw.
     let seen = r["seen"].as_array().cloned().unwrap_or_default();
     assert_eq!(seen.last(), Some(&Value::from("Finished")), "{seen:?}");
@@ -330,7 +415,7 @@ fn freerflag_in_firefox() {
 
     // The downloaded file is FREEROUT.mtz, byte for byte.
     let job = r["job"].as_i64().expect("job id");
-    let (status, body) = http_get(port, &format!("/api/ccp4i2/files/?job={job}")).expect("files");
+    let (status, body) = api_get(port, &format!("/api/ccp4i2/files/?job={job}")).expect("files");
     assert_eq!(status, 200, "{body}");
     let files: Value = serde_json::from_str(&body).expect("files JSON");
     let out = files
