@@ -1017,7 +1017,11 @@ fn replace_items(
     set.retain(|p| !p.starts_with(&prefix));
     let mut items = Vec::with_capacity(values.len());
     for (i, v) in values.iter().enumerate() {
-        let mut item = retarget(&template, &format!("{list_path}[?]"), &format!("{list_path}[{i}]"));
+        let mut item = retarget(
+            &template,
+            &format!("{list_path}[?]"),
+            &format!("{list_path}[{i}]"),
+        );
         match (node_kind(&item), v) {
             (_, Value::Null) => {}
             (NodeKind::Scalar(kind), v) => assign(&mut item, kind, v, set, defaulted, true)?,
@@ -1033,7 +1037,9 @@ fn replace_items(
         }
         items.push(item);
     }
-    let order: Vec<Value> = (0..items.len()).map(|k| Value::String(k.to_string())).collect();
+    let order: Vec<Value> = (0..items.len())
+        .map(|k| Value::String(k.to_string()))
+        .collect();
     if let Some(m) = node.as_object_mut() {
         m.insert("_value".into(), Value::Array(items));
         m.insert("_CONTENTS_ORDER".into(), Value::Array(order));

@@ -193,10 +193,15 @@ fn freerflag_in_the_browser() {
 
     // Every plotted line of the report's graphs (its `<plotline>`s) is drawn as an SVG line
     // with points. (freerflag's report has no graphs today: then there must be none drawn.)
-    let report_xml = std::fs::read_to_string(job_dir.join("report_xml.xml")).expect("report_xml.xml");
+    let report_xml =
+        std::fs::read_to_string(job_dir.join("report_xml.xml")).expect("report_xml.xml");
     let lines = report_xml.matches("<plotline").count();
     let drawn = r["graphPoints"].as_array().cloned().unwrap_or_default();
-    assert_eq!(drawn.len(), lines, "one SVG line per plotted line: {drawn:?}");
+    assert_eq!(
+        drawn.len(),
+        lines,
+        "one SVG line per plotted line: {drawn:?}"
+    );
     assert!(
         drawn.iter().all(|n| n.as_u64().is_some_and(|n| n > 0)),
         "every drawn line has points: {drawn:?}"

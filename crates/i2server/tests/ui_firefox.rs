@@ -83,7 +83,10 @@ fn api_get(port: u16, path: &str) -> Option<(u16, String)> {
     let text = String::from_utf8_lossy(&buf).into_owned();
     let status = text.split_whitespace().nth(1)?.parse().ok()?;
     let (head, body) = text.split_once("\r\n\r\n")?;
-    let body = if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
+    let body = if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
         let mut out = String::new();
         let mut rest = body;
         while let Some((size, after)) = rest.split_once("\r\n") {
@@ -139,7 +142,13 @@ fn number_after(url: &str, key: &str) -> Result<i64, String> {
 }
 
 /// The scientist's flow; what was seen, as JSON, or where it stopped.
-fn flow(s: &Session, base: &str, mtz: &Path, downloads: &Path, shots: &Path) -> Result<Value, String> {
+fn flow(
+    s: &Session,
+    base: &str,
+    mtz: &Path,
+    downloads: &Path,
+    shots: &Path,
+) -> Result<Value, String> {
     let refused = sign_in(s, base)?;
     let name = s.find("#new-project-name", 15)?;
     s.type_text(&name, &format!("rnase_firefox{ENTER}"))?;
@@ -241,7 +250,9 @@ fn flow(s: &Session, base: &str, mtz: &Path, downloads: &Path, shots: &Path) -> 
                         .collect()
                 })
                 .unwrap_or_default();
-            return Err(format!("FREEROUT.mtz was not downloaded; the download directory holds {listing:?}"));
+            return Err(format!(
+                "FREEROUT.mtz was not downloaded; the download directory holds {listing:?}"
+            ));
         }
         std::thread::sleep(Duration::from_millis(200));
     }
@@ -296,7 +307,14 @@ fn freerflag_in_firefox() {
     let gport = free_port();
     let glog = std::fs::File::create(home.path().join("geckodriver.log")).expect("log");
     let driver = Command::new(&gecko)
-        .args(["--host", "127.0.0.1", "--port", &gport.to_string(), "--log", "warn"])
+        .args([
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &gport.to_string(),
+            "--log",
+            "warn",
+        ])
         .arg("--profile-root")
         .arg(&fox_home)
         .env("HOME", &fox_home)
@@ -375,7 +393,10 @@ fn freerflag_in_firefox() {
         "a wrong token is refused in words: {}",
         r["refused"]
     );
-    assert_eq!(r["backToSignIn"], true, "signed out: pages ask to sign in again");
+    assert_eq!(
+        r["backToSignIn"], true,
+        "signed out: pages ask to sign in again"
+    );
     assert_eq!(
         http_get(port, "/api/ccp4i2/projects/").map(|r| r.0),
         Some(401),
@@ -400,13 +421,20 @@ fn freerflag_in_firefox() {
         r["reportText"]
     );
 
-    let job_dir = home.path().join("CCP4X_PROJECTS/rnase_firefox/CCP4_JOBS/job_1");
+    let job_dir = home
+        .path()
+        .join("CCP4X_PROJECTS/rnase_firefox/CCP4_JOBS/job_1");
     // Every plotted line of the report's graphs (its `<plotline>`s) is drawn as an SVG line
     // with points. (freerflag's report has no graphs today: then there must be none drawn.)
-    let report_xml = std::fs::read_to_string(job_dir.join("report_xml.xml")).expect("report_xml.xml");
+    let report_xml =
+        std::fs::read_to_string(job_dir.join("report_xml.xml")).expect("report_xml.xml");
     let lines = report_xml.matches("<plotline").count();
     let drawn = r["graphPoints"].as_array().cloned().unwrap_or_default();
-    assert_eq!(drawn.len(), lines, "one SVG line per plotted line: {drawn:?}");
+    assert_eq!(
+        drawn.len(),
+        lines,
+        "one SVG line per plotted line: {drawn:?}"
+    );
     assert!(
         drawn.iter().all(|n| n.as_u64().is_some_and(|n| n > 0)),
         "every drawn line has points: {drawn:?}"

@@ -214,9 +214,7 @@ async fn list_items_are_added_and_removed(backend: Backend) {
         )
         .await;
     assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
-    let jid = r.json()["data"]["new_job"]["id"]
-        .as_i64()
-        .expect("job id");
+    let jid = r.json()["data"]["new_job"]["id"].as_i64().expect("job id");
     let list = "aimless_pipe.container.inputData.NUMBER_OF_DATASETS";
     let page = || async {
         let r = app.get(&format!("/ui/jobs/{jid}/")).await;
@@ -260,7 +258,12 @@ async fn list_items_are_added_and_removed(backend: Backend) {
     assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
     let two = page().await;
     assert_eq!(items(&two), 2, "{}", fieldset(&two));
-    assert_eq!(fieldset(&two).matches("data-action=\"list-remove\"").count(), 2);
+    assert_eq!(
+        fieldset(&two)
+            .matches("data-action=\"list-remove\"")
+            .count(),
+        2
+    );
     assert!(fieldset(&two).contains(&format!("data-path=\"{list}[1]\"")));
     let r = app
         .send_json(
@@ -357,7 +360,11 @@ async fn sign_in_with_the_session_token(backend: Backend) {
     assert_eq!(r.status, 200);
     let page = String::from_utf8_lossy(&r.body).into_owned();
     assert!(page.contains("type=\"password\"") && page.contains("value=\"/ui/projects/\""));
-    assert_eq!(app.get("/ui/static/ui.css").await.status, 200, "the page's styles load");
+    assert_eq!(
+        app.get("/ui/static/ui.css").await.status,
+        200,
+        "the page's styles load"
+    );
 
     // A wrong token: refused, no cookie.
     let r = send(
@@ -439,16 +446,32 @@ async fn sign_in_with_the_session_token(backend: Backend) {
         }
     };
     assert_eq!(create("").await.status, 401, "no Origin");
-    assert_eq!(create("http://127.0.0.1:3000").await.status, 401, "another local server");
+    assert_eq!(
+        create("http://127.0.0.1:3000").await.status,
+        401,
+        "another local server"
+    );
     assert_eq!(create("http://127.0.0.1:8000").await.status, 201);
     // Bearer tokens are unchanged.
     let bearer = format!("Bearer {token}");
-    let r = send("GET", "/api/ccp4i2/projects/", &[("authorization", &bearer)], String::new()).await;
+    let r = send(
+        "GET",
+        "/api/ccp4i2/projects/",
+        &[("authorization", &bearer)],
+        String::new(),
+    )
+    .await;
     assert_eq!(r.status, 200);
     assert_eq!(r.json().as_array().map(Vec::len), Some(1));
     // A forged or stale cookie is no credential.
     let forged = format!("{}x", cookie);
-    let r = send("GET", "/api/ccp4i2/projects/", &[("cookie", &forged)], String::new()).await;
+    let r = send(
+        "GET",
+        "/api/ccp4i2/projects/",
+        &[("cookie", &forged)],
+        String::new(),
+    )
+    .await;
     assert_eq!(r.status, 401);
 
     // Signing out deletes the cookie; the browser is then asked to sign in again.

@@ -58,17 +58,17 @@ pub async fn page(
         return html(StatusCode::OK, render(no_token_view(&s)));
     };
     let now = chrono::Utc::now().timestamp();
-    let view = if ui_session::from_request(&headers).is_some_and(|v| ui_session::valid(token, v, now))
-    {
-        LoginView::SignedIn
-    } else if q.contains_key("out") {
-        LoginView::SignedOut
-    } else {
-        LoginView::AskToken {
-            message: None,
-            next: safe_next(q.get("next").map(String::as_str)),
-        }
-    };
+    let view =
+        if ui_session::from_request(&headers).is_some_and(|v| ui_session::valid(token, v, now)) {
+            LoginView::SignedIn
+        } else if q.contains_key("out") {
+            LoginView::SignedOut
+        } else {
+            LoginView::AskToken {
+                message: None,
+                next: safe_next(q.get("next").map(String::as_str)),
+            }
+        };
     html(StatusCode::OK, render(view))
 }
 

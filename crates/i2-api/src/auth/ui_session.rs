@@ -91,8 +91,8 @@ fn same_origin(headers: &HeaderMap) -> bool {
 /// The request's cookie stands for `token` (and, for a method that changes things, the
 /// request comes from this server's own pages).
 pub fn check(headers: &HeaderMap, method: &Method, token: &[u8]) -> Result<(), Refusal> {
-    let value = from_request(headers)
-        .ok_or_else(|| Refusal::unauthenticated("Missing Bearer token"))?;
+    let value =
+        from_request(headers).ok_or_else(|| Refusal::unauthenticated("Missing Bearer token"))?;
     if !valid(token, value, now()) {
         return Err(Refusal::unauthenticated(
             "The sign-in has expired or is not for this server: sign in again at /ui/login/",
@@ -135,13 +135,19 @@ mod tests {
         assert!(valid(b"s3cret", &v, 1000 + LIFETIME_SECS - 1));
         assert!(!valid(b"s3cret", &v, 1000 + LIFETIME_SECS), "expired");
         assert!(!valid(b"other", &v, 1000), "another server's token");
-        assert!(!valid(b"s3cret", "s3cret", 1000), "the token itself is no cookie");
+        assert!(
+            !valid(b"s3cret", "s3cret", 1000),
+            "the token itself is no cookie"
+        );
         let (head, tag) = v.rsplit_once('.').expect("three parts");
         let later = head.replace(
             &(1000 + LIFETIME_SECS).to_string(),
             &(99_000 + LIFETIME_SECS).to_string(),
         );
-        assert!(!valid(b"s3cret", &format!("{later}.{tag}"), 99_000), "expiry is signed");
+        assert!(
+            !valid(b"s3cret", &format!("{later}.{tag}"), 99_000),
+            "expiry is signed"
+        );
     }
 
     #[test]
@@ -157,7 +163,10 @@ mod tests {
         assert!(check(&h, &Method::POST, b"t").is_err(), "no Origin");
         h.insert(header::HOST, "127.0.0.1:8000".parse().expect("v"));
         h.insert(header::ORIGIN, "http://127.0.0.1:3000".parse().expect("v"));
-        assert!(check(&h, &Method::POST, b"t").is_err(), "another local server");
+        assert!(
+            check(&h, &Method::POST, b"t").is_err(),
+            "another local server"
+        );
         h.insert(header::ORIGIN, "http://127.0.0.1:8000".parse().expect("v"));
         assert!(check(&h, &Method::POST, b"t").is_ok());
         assert!(check(&h, &Method::POST, b"u").is_err());

@@ -31,7 +31,10 @@ fn call(port: u16, method: &str, path: &str, body: Option<&Value>) -> Result<Val
     let (head, payload) = text
         .split_once("\r\n\r\n")
         .ok_or_else(|| format!("{method} {path}: no HTTP answer"))?;
-    let payload = if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
+    let payload = if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
         dechunk(payload)
     } else {
         payload.to_string()
@@ -107,11 +110,16 @@ impl Session {
     }
 
     pub fn goto(&self, url: &str) -> Result<(), String> {
-        self.cmd("POST", "/url", Some(json!({"url": url}))).map(drop)
+        self.cmd("POST", "/url", Some(json!({"url": url})))
+            .map(drop)
     }
 
     pub fn url(&self) -> Result<String, String> {
-        Ok(self.cmd("GET", "/url", None)?.as_str().unwrap_or("").to_string())
+        Ok(self
+            .cmd("GET", "/url", None)?
+            .as_str()
+            .unwrap_or("")
+            .to_string())
     }
 
     /// The first element matching a CSS selector, waiting up to `secs` for it.
@@ -189,7 +197,12 @@ impl Session {
         }
     }
 
-    pub fn wait_url(&self, what: &str, test: impl Fn(&str) -> bool, secs: u64) -> Result<String, String> {
+    pub fn wait_url(
+        &self,
+        what: &str,
+        test: impl Fn(&str) -> bool,
+        secs: u64,
+    ) -> Result<String, String> {
         let deadline = Instant::now() + Duration::from_secs(secs);
         loop {
             let u = self.url()?;
