@@ -141,10 +141,10 @@ fn list_input(
     let msg = format!("p{}-list-msg", *n);
     html! {
         fieldset.list data-path=(path_of(node)) data-count=(items.len()) {
-            legend { (label) " (list of " (items.len()) ")" span.pname { " " (name) } }
+            legend { (label) " (list of " (items.len()) ")" @if label != name { span.pname { " " (name) } } }
             @for (i, item) in items.iter().enumerate() {
                 div.list-item data-index=(i) {
-                    (render_node(&format!("{name}[{i}]"), item, ctx, n))
+                    (render_node(&format!("Item {}", i + 1), item, ctx, n))
                     @if can_remove {
                         button type="button" data-action="list-remove" data-index=(i)
                             aria-label={"Remove item " (i + 1) " of " (label)} aria-describedby=(msg) { "Remove" }
@@ -269,7 +269,8 @@ fn file_input(name: &str, node: &Value, ctx: &FormContext, id: &str) -> Markup {
     let msg = format!("{id}-msg");
     html! {
         fieldset.file data-path=(path) data-class=(class_of(node)) data-mime=(mime) data-project-uuid=(ctx.project_uuid) data-mtz=(mtz) {
-            legend { (label_of(name, node)) span.pname { " " (name) } }
+            @let label = label_of(name, node);
+            legend { (label) @if label != name { span.pname { " " (name) } } }
             p.current { "Current file: " strong.current-name { @if current.is_empty() { "none" } @else { (current) } } }
             @if ctx.editable {
                 div.field {

@@ -242,6 +242,7 @@ fn freerflag_in_the_browser() {
         "project.png",
         "job-form.png",
         "job-report.png",
+        "job-list.png",
     ] {
         let p = shots.join(name);
         let len = std::fs::metadata(&p).map(|m| m.len()).unwrap_or(0);

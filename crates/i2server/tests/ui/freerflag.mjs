@@ -72,6 +72,7 @@ async function editList(page) {
   await second.press("Tab");
   await page.locator(`${list} .list-item .msg`, { hasText: "saved" }).first().waitFor();
   seen.push(await values());
+  await page.locator(list).screenshot({ path: path.join(shots, "job-list.png") });
   await page.click(`${list} .list-item[data-index="0"] button[data-action="list-remove"]`);
   await count(1);
   seen.push(await values());
