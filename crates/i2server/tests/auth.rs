@@ -816,7 +816,7 @@ fn concrete(pattern: &str) -> String {
 }
 
 #[tokio::test]
-async fn every_route_but_health_and_version_needs_credentials() {
+async fn every_route_but_the_public_ones_needs_credentials() {
     let routes = i2_api::router::route_paths();
     assert!(
         routes.iter().any(|r| r == "/api/ccp4i2/projects/"),
