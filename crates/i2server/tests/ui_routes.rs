@@ -326,12 +326,21 @@ async fn list_items_are_added_and_removed_postgres() {
 /// refused, the right one gives a cookie (HttpOnly, SameSite=Strict) with which the pages,
 /// the API and downloads answer; a change needs the server's own Origin too; signing out
 /// deletes the cookie. Bearer tokens keep working as before.
-async fn sign_in_with_the_session_token(backend: Backend) {
+async fn sign_in_with_the_session_token(backend: Backend, entra_too: bool) {
     let token = "desk-t0ken-42";
     let Some(app) = TestApp::start_with(backend, |c| {
-        c.auth = i2_api::auth::AuthConfig::LocalToken {
-            token: token.into(),
-            email: "me@lab.invalid".into(),
+        c.auth = if entra_too {
+            // Entra ID with a session token besides: the sign-in takes the session token.
+            i2_api::auth::AuthConfig::EntraAndLocalToken {
+                entra: dead_entra(),
+                token: token.into(),
+                email: "me@lab.invalid".into(),
+            }
+        } else {
+            i2_api::auth::AuthConfig::LocalToken {
+                token: token.into(),
+                email: "me@lab.invalid".into(),
+            }
         }
     })
     .await
@@ -499,14 +508,51 @@ async fn sign_in_with_the_session_token(backend: Backend) {
     app.finish().await;
 }
 
+/// Entra settings whose key endpoint answers nothing (no Entra token can pass here).
+fn dead_entra() -> i2_api::auth::EntraConfig {
+    let mut e = i2_api::auth::EntraConfig::for_tenant("test-tenant", "client-app-1");
+    e.jwks_url = format!("http://127.0.0.1:{}/keys", free_port());
+    e.jwks_timeout = std::time::Duration::from_secs(2);
+    e
+}
+
 #[tokio::test]
 async fn sign_in_with_the_session_token_sqlite() {
-    sign_in_with_the_session_token(Backend::Sqlite).await;
+    sign_in_with_the_session_token(Backend::Sqlite, false).await;
+    sign_in_with_the_session_token(Backend::Sqlite, true).await;
 }
 
 #[tokio::test]
 async fn sign_in_with_the_session_token_postgres() {
-    sign_in_with_the_session_token(Backend::Postgres).await;
+    sign_in_with_the_session_token(Backend::Postgres, false).await;
+    sign_in_with_the_session_token(Backend::Postgres, true).await;
+}
+
+/// With Entra ID alone there is no token to type: the page says so, and a posted token
+/// gets nothing.
+#[tokio::test]
+async fn sign_in_page_with_entra_only() {
+    let Some(app) = TestApp::start_with(Backend::Sqlite, |c| {
+        c.auth = i2_api::auth::AuthConfig::Entra(dead_entra())
+    })
+    .await
+    else {
+        return;
+    };
+    let r = app.get("/ui/login/").await;
+    assert_eq!(r.status, 200);
+    assert!(String::from_utf8_lossy(&r.body).contains("Microsoft Entra ID sign-in only"));
+    let r = app
+        .request(
+            Request::post("/ui/login/")
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(Body::from("token=anything"))
+                .expect("request"),
+        )
+        .await;
+    assert_eq!(r.status, 400);
+    assert!(r.headers.get("set-cookie").is_none());
+    app.finish().await;
 }
 
 /// In development mode the sign-in page says none is needed; pages answer without it.
