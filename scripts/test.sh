@@ -75,7 +75,8 @@ fi
 GECKO_DIR=${I2_CACHE:-$HOME/.cache/i2server}/geckodriver
 if [ ! -x "$GECKO_DIR/bin/geckodriver" ]; then
   echo "== installing geckodriver into $GECKO_DIR"
-  cargo install geckodriver --version "~0.37" --locked --root "$GECKO_DIR"
+  # Built in a temporary directory of its own (not the workspace's CARGO_TARGET_DIR).
+  env -u CARGO_TARGET_DIR cargo install geckodriver --version "~0.37" --locked --root "$GECKO_DIR"
 fi
 export I2_NODE_MODULES=$NODE_DIR/node_modules I2_CHROMIUM=/usr/bin/chromium
 export I2_FIREFOX=/usr/bin/firefox-esr I2_GECKODRIVER=$GECKO_DIR/bin/geckodriver

@@ -2,7 +2,8 @@
 //! embedded worker and the upstream runner, driven by `tests/ui/freerflag.mjs`
 //! (playwright-core) over loopback. A scientist creates a project, chooses freerflag,
 //! uploads rnase25_fsigf.mtz choosing F/SIGF, runs it, sees Finished arrive without a
-//! reload, opens the report and downloads FREEROUT.mtz, whose bytes are checked here.
+//! reload, opens the report and downloads FREEROUT.mtz, whose bytes are checked here. On a
+//! later aimless_pipe job it adds, sets and removes items of a list parameter in the form.
 //!
 //! Needs what scripts/test.sh installs: Debian `chromium` (`I2_CHROMIUM`, default
 //! /usr/bin/chromium), npm `playwright-core` under `$I2_CACHE/node` (`I2_NODE_MODULES`
