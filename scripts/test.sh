@@ -4,7 +4,8 @@
 #    psycopg2, servalcat) used by the compatibility, interop and end-to-end tests;
 #  - a monomer library (Debian refmac-dictionary) for the refinement test, as $CLIBD_MON;
 #  - a running PostgreSQL (every storage test runs on SQLite and on PostgreSQL);
-#  - Debian chromium and npm playwright-core for the browser test of the built-in UI;
+#  - Debian chromium and firefox-esr, npm playwright-core and geckodriver (crates.io) for the
+#    browser tests of the built-in UI;
 #  - cargo test over the whole workspace.
 # Environment: I2_CACHE (default ~/.cache/i2server) holds the venv; I2_TEST_PG_URL overrides
 # the PostgreSQL admin URL (tests create and drop their own databases).
@@ -48,19 +49,21 @@ if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
   for _ in $(seq 1 50); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 0.2; done
 fi
 
-# 4. The browser end-to-end test (crates/i2server/tests/ui_browser.rs): Debian's chromium and
-#    npm playwright-core (cached under $I2_CACHE/node; reinstalled only when missing).
-#    Only what is missing is installed: a machine may already have Node from another source
-#    (NodeSource's nodejs bundles npm and conflicts with Debian's npm package).
-MISSING=()
-[ -x /usr/bin/chromium ] || MISSING+=(chromium)
-command -v node >/dev/null || MISSING+=(nodejs)
-command -v npm >/dev/null || MISSING+=(npm)
-if [ ${#MISSING[@]} -gt 0 ]; then
-  echo "== installing ${MISSING[*]}"
+# 4. The browser end-to-end tests (crates/i2server/tests/ui_browser.rs, ui_firefox.rs): Debian's
+#    chromium and firefox-esr, npm playwright-core (cached under $I2_CACHE/node) and geckodriver
+#    from crates.io (cached under $I2_CACHE/geckodriver); each reinstalled only when missing.
+#    Only what is missing is asked of apt: a Node.js from another source (e.g. NodeSource, which
+#    bundles npm) conflicts with Debian's npm package.
+APT_MISSING=()
+[ -x /usr/bin/chromium ] || APT_MISSING+=(chromium)
+[ -x /usr/bin/firefox-esr ] || APT_MISSING+=(firefox-esr)
+command -v node >/dev/null || APT_MISSING+=(nodejs)
+command -v npm >/dev/null || APT_MISSING+=(npm)
+if [ ${#APT_MISSING[@]} -gt 0 ]; then
+  echo "== installing ${APT_MISSING[*]}"
   SUDO=; [ "$(id -u)" -eq 0 ] || SUDO=sudo
   $SUDO apt-get update -q
-  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${MISSING[@]}"
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${APT_MISSING[@]}"
 fi
 NODE_DIR=${I2_CACHE:-$HOME/.cache/i2server}/node
 if [ ! -f "$NODE_DIR/node_modules/playwright-core/package.json" ]; then
@@ -69,7 +72,14 @@ if [ ! -f "$NODE_DIR/node_modules/playwright-core/package.json" ]; then
   [ -f "$NODE_DIR/package.json" ] || echo '{"name":"i2server-ui-test","private":true}' > "$NODE_DIR/package.json"
   (cd "$NODE_DIR" && npm install --no-audit --no-fund --silent playwright-core@1)
 fi
+GECKO_DIR=${I2_CACHE:-$HOME/.cache/i2server}/geckodriver
+if [ ! -x "$GECKO_DIR/bin/geckodriver" ]; then
+  echo "== installing geckodriver into $GECKO_DIR"
+  # Built in a temporary directory of its own (not the workspace's CARGO_TARGET_DIR).
+  env -u CARGO_TARGET_DIR cargo install geckodriver --version "~0.37" --locked --root "$GECKO_DIR"
+fi
 export I2_NODE_MODULES=$NODE_DIR/node_modules I2_CHROMIUM=/usr/bin/chromium
+export I2_FIREFOX=/usr/bin/firefox-esr I2_GECKODRIVER=$GECKO_DIR/bin/geckodriver
 
 # 5. The tests.
 echo "== cargo test"

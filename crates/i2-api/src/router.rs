@@ -220,6 +220,10 @@ fn all_routes(ui: Router<AppState>) -> Routes<AppState> {
         // Prometheus scrape target (an i2server addition, outside the upstream API tree).
         .route("/metrics", get(crate::metrics::metrics))
         .nest(PREFIX, api_routes())
+        .route(
+            crate::auth::LOGIN_PATH,
+            get(crate::auth::login_page::page).post(crate::auth::login_page::submit),
+        )
         .merge_listed(i2_ui::ROUTES, ui)
 }
 

@@ -459,6 +459,10 @@ impl JobParams {
                 assign(node, kind, value, set, defaulted, true)
                     .map_err(|r| refuse(r, ParamErrorKind::Invalid, details.clone()))?;
             }
+            // A list takes a list: its items are replaced, as upstream's `CList.set(list)`
+            // does (how a client adds or removes items).
+            NodeKind::List if value.is_array() => replace_items(node, value, set, defaulted)
+                .map_err(|r| refuse(r, ParamErrorKind::Invalid, details.clone()))?,
             NodeKind::List | NodeKind::Composite | NodeKind::Container => match value {
                 // A file parameter takes its parts as a dict (project, baseName, relPath,
                 // annotation, dbFileId, subType, contentFlag): how uploads bind a file.
@@ -987,6 +991,58 @@ fn update(
             }
             _ => {}
         }
+    }
+    Ok(())
+}
+
+/// A list's items replaced by fresh copies of its `_subItem`, each given one value of
+/// `values` (a scalar for scalar items, a dict of parts for composites and files, `null` for
+/// an item left unset).
+fn replace_items(
+    node: &mut Value,
+    values: &Value,
+    set: &mut HashSet<String>,
+    defaulted: &HashSet<String>,
+) -> Result<(), Refusal> {
+    let Some(values) = values.as_array() else {
+        return Err(Refusal::type_error("a list needs a list of values".into()));
+    };
+    let list_path = path_of(node).to_string();
+    let template = node
+        .get("_subItem")
+        .cloned()
+        .ok_or_else(|| Refusal::type_error(format!("'{list_path}' has no item type")))?;
+    // Items are renumbered: what was set under the old numbering no longer applies.
+    let prefix = format!("{list_path}[");
+    set.retain(|p| !p.starts_with(&prefix));
+    let mut items = Vec::with_capacity(values.len());
+    for (i, v) in values.iter().enumerate() {
+        let mut item = retarget(
+            &template,
+            &format!("{list_path}[?]"),
+            &format!("{list_path}[{i}]"),
+        );
+        match (node_kind(&item), v) {
+            (_, Value::Null) => {}
+            (NodeKind::Scalar(kind), v) => assign(&mut item, kind, v, set, defaulted, true)?,
+            (NodeKind::Composite | NodeKind::Container, Value::Object(m)) => {
+                update(&mut item, m, set, defaulted)?
+            }
+            (_, other) => {
+                return Err(Refusal::type_error(format!(
+                    "item {i} of '{list_path}' expects dict, got {}",
+                    py_type(other)
+                )));
+            }
+        }
+        items.push(item);
+    }
+    let order: Vec<Value> = (0..items.len())
+        .map(|k| Value::String(k.to_string()))
+        .collect();
+    if let Some(m) = node.as_object_mut() {
+        m.insert("_value".into(), Value::Array(items));
+        m.insert("_CONTENTS_ORDER".into(), Value::Array(order));
     }
     Ok(())
 }

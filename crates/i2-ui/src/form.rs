@@ -110,15 +110,7 @@ fn render_node(name: &str, node: &Value, ctx: &FormContext, n: &mut usize) -> Ma
         return file_input(name, node, ctx, &id);
     }
     match node.get("_value") {
-        Some(Value::Array(items)) => html! {
-            fieldset.list {
-                legend { (label_of(name, node)) " (list of " (items.len()) ")" }
-                @for (i, item) in items.iter().enumerate() {
-                    (render_node(&format!("{name}[{i}]"), item, ctx, n))
-                }
-                @if items.is_empty() { p.sub { "Empty list." } }
-            }
-        },
+        Some(Value::Array(items)) => list_input(name, node, items, ctx, n),
         Some(Value::Object(_)) => html! {
             fieldset.composite {
                 legend { (label_of(name, node)) }
@@ -127,6 +119,44 @@ fn render_node(name: &str, node: &Value, ctx: &FormContext, n: &mut usize) -> Ma
         },
         Some(v) => scalar_input(name, node, v, ctx, &id),
         None => html! {},
+    }
+}
+
+/// A list with its items; while the job can change, buttons to add an item and to remove
+/// each one (ui.js sends the whole new list to `set_parameter/`, as upstream's `CList.set`
+/// takes it). `listMinLength` / `listMaxLength` bound what the buttons offer.
+fn list_input(
+    name: &str,
+    node: &Value,
+    items: &[Value],
+    ctx: &FormContext,
+    n: &mut usize,
+) -> Markup {
+    let bound = |key| qualifier(node, key).and_then(Value::as_u64);
+    let min = bound("listMinLength").unwrap_or(0) as usize;
+    let max = bound("listMaxLength").map(|m| m as usize);
+    let label = label_of(name, node);
+    let can_add = ctx.editable && max.is_none_or(|m| items.len() < m);
+    let can_remove = ctx.editable && items.len() > min;
+    let msg = format!("p{}-list-msg", *n);
+    html! {
+        fieldset.list data-path=(path_of(node)) data-count=(items.len()) {
+            legend { (label) " (list of " (items.len()) ")" @if label != name { span.pname { " " (name) } } }
+            @for (i, item) in items.iter().enumerate() {
+                div.list-item data-index=(i) {
+                    (render_node(&format!("Item {}", i + 1), item, ctx, n))
+                    @if can_remove {
+                        button type="button" data-action="list-remove" data-index=(i)
+                            aria-label={"Remove item " (i + 1) " of " (label)} aria-describedby=(msg) { "Remove" }
+                    }
+                }
+            }
+            @if items.is_empty() { p.sub { "Empty list." } }
+            @if can_add {
+                button type="button" data-action="list-add" aria-describedby=(msg) { "Add an item" }
+            }
+            span.msg #(msg) role="alert" {}
+        }
     }
 }
 
@@ -239,7 +269,8 @@ fn file_input(name: &str, node: &Value, ctx: &FormContext, id: &str) -> Markup {
     let msg = format!("{id}-msg");
     html! {
         fieldset.file data-path=(path) data-class=(class_of(node)) data-mime=(mime) data-project-uuid=(ctx.project_uuid) data-mtz=(mtz) {
-            legend { (label_of(name, node)) span.pname { " " (name) } }
+            @let label = label_of(name, node);
+            legend { (label) @if label != name { span.pname { " " (name) } } }
             p.current { "Current file: " strong.current-name { @if current.is_empty() { "none" } @else { (current) } } }
             @if ctx.editable {
                 div.field {

@@ -28,6 +28,7 @@ pub fn page(title: &str, crumbs: &[(&str, String)], body: Markup) -> Markup {
                             li aria-current="page" { (title) }
                         }
                     }
+                    a.account href="/ui/login/" { "Sign in / out" }
                 }
                 main #main tabindex="-1" { (body) }
                 div #toast role="status" aria-live="polite" {}

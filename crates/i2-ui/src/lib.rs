@@ -4,7 +4,9 @@
 //! `i2-store`; a little hand-written JavaScript (`static/ui.js`, embedded) does every action
 //! by calling the JSON API under `/api/ccp4i2/` and follows live changes over its `/events/`
 //! stream. This crate therefore registers only `GET` routes: pages, page fragments and the
-//! two static assets. Nothing here writes to the database or the project directories.
+//! two static assets. Nothing here writes to the database or the project directories. (The
+//! sign-in page, which sets a cookie, is drawn here by [`pages::login`] and served by
+//! `i2-api`'s `auth::login_page`, next to the credentials it checks.)
 //!
 //! - [`router`]: the route table ([`ROUTES`]), mounted by `i2-api`'s router.
 //! - [`queries`]: the SQL the pages read, each bounded by a page size.
@@ -99,12 +101,13 @@ pub fn router<S: Clone + Send + Sync + 'static>(state: UiState) -> Router<S> {
 async fn content_policy(mut resp: Response) -> Response {
     resp.headers_mut().insert(
         header::CONTENT_SECURITY_POLICY,
-        header::HeaderValue::from_static(
-            "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'",
-        ),
+        header::HeaderValue::from_static(CONTENT_SECURITY_POLICY),
     );
     resp
 }
+
+/// The policy of every UI page (the sign-in page, served by `i2-api`, included).
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
 
 const CSS: &str = include_str!("../static/ui.css");
 const JS: &str = include_str!("../static/ui.js");

@@ -5,14 +5,10 @@
 
 const API = "/api/ccp4i2";
 
-// The one place requests are made, so an authentication header can be added here later.
-function authHeaders() {
-  const token = window.localStorage && localStorage.getItem("i2server.token");
-  return token ? { Authorization: "Bearer " + token } : {};
-}
-
+// The one place API requests are made. Credentials travel as the sign-in cookie
+// (/ui/login/, HttpOnly: this script never sees the token), sent by the browser itself.
 async function api(method, path, body, opts) {
-  const headers = Object.assign({ Accept: "application/json" }, authHeaders());
+  const headers = { Accept: "application/json" };
   let payload = body;
   if (body !== undefined && !(body instanceof FormData)) {
     headers["Content-Type"] = "application/json";
@@ -48,6 +44,7 @@ function humanError(status, data) {
     }
   }
   msg = msg.replace(/^Error setting parameter: /, "");
+  if (status === 401) return "You are not signed in (or the sign-in has expired): open Sign in / out at the top of the page, then try again.";
   if (status === 503) return msg || "The server is busy or still starting; try again in a moment.";
   if (status === 404) return msg || "That no longer exists: it may have been deleted. Reload the page.";
   if (status === 413) return "The file is too large for this server.";
@@ -185,7 +182,7 @@ async function refreshJobParts(status) {
 async function refreshResults() {
   const job = jobEl(); if (!job) return;
   clearTimeout(refreshResults.timer);
-  const r = await fetch("/ui/jobs/" + job.dataset.job + "/results/", { headers: authHeaders() });
+  const r = await fetch("/ui/jobs/" + job.dataset.job + "/results/");
   if (r.ok) document.getElementById("results").innerHTML = await r.text();
   // The place in the queue changes without a status event: look again while waiting.
   if (job.dataset.status === "2") refreshResults.timer = setTimeout(refreshResults, 5000);
@@ -325,7 +322,6 @@ function uploadWithProgress(url, form, progress) {
   return new Promise((resolve, reject) => {
     const x = new XMLHttpRequest();
     x.open("POST", API + url);
-    for (const [k, v] of Object.entries(authHeaders())) x.setRequestHeader(k, v);
     x.upload.onprogress = (e) => { if (e.lengthComputable) progress.value = Math.round((100 * e.loaded) / e.total); };
     x.onload = () => {
       let data = null; try { data = JSON.parse(x.responseText); } catch (_) {}
@@ -359,9 +355,60 @@ async function uploadFile(btn) {
   }
 }
 
+// Lists: the API takes a list's items as one list (set_parameter with an array, as
+// upstream's CList.set), so adding or removing an item sends the whole new list, built from
+// the job's container as the API has it now (upstream's client does the same). Unset parts
+// are left out (they stay unset).
+function plainValue(node) {
+  const v = node ? node._value : null;
+  if (Array.isArray(v)) return v.map(plainValue);
+  if (v && typeof v === "object") {
+    const out = {};
+    for (const [k, child] of Object.entries(v)) {
+      const x = plainValue(child);
+      if (x !== null && x !== undefined && !(typeof x === "object" && !Array.isArray(x) && !Object.keys(x).length)) out[k] = x;
+    }
+    return out;
+  }
+  return v === undefined ? null : v;
+}
+
+function findNode(node, path) {
+  if (!node || typeof node !== "object") return null;
+  if (node._objectPath === path) return node;
+  const v = node._value;
+  const kids = Array.isArray(v) ? v : v && typeof v === "object" ? Object.values(v) : [];
+  for (const k of kids) { const f = findNode(k, path); if (f) return f; }
+  return null;
+}
+
+async function listItems(path) {
+  const r = await api("GET", "/jobs/" + jobEl().dataset.job + "/container/");
+  const node = findNode(r && r.data && r.data.result, path);
+  if (!node || !Array.isArray(node._value)) throw new Error("This list is not in the job's parameters any more: reload the page.");
+  return plainValue(node);
+}
+
+async function editList(btn, change) {
+  const fs = btn.closest("fieldset.list");
+  const msg = fs.querySelector(":scope > .msg");
+  try {
+    const items = change(await listItems(fs.dataset.path));
+    await api("POST", "/jobs/" + jobEl().dataset.job + "/set_parameter/", { object_path: fs.dataset.path, value: items });
+    // The form is drawn by the server from the saved parameters: draw it again, here.
+    sessionStorage.setItem("i2server.focus", fs.dataset.path);
+    location.reload();
+  } catch (e) {
+    if (msg) { msg.textContent = e.message; msg.className = "msg"; }
+  }
+}
+
+const listAdd = (btn) => editList(btn, (items) => items.concat([null]));
+const listRemove = (btn) => editList(btn, (items) => items.filter((_, i) => i !== parseInt(btn.dataset.index, 10)));
+
 // ---------- project page ----------
 async function refreshJobTree(section) {
-  const r = await fetch("/ui/projects/" + section.dataset.liveProject + "/jobs/?page=" + (section.dataset.page || 1), { headers: authHeaders() });
+  const r = await fetch("/ui/projects/" + section.dataset.liveProject + "/jobs/?page=" + (section.dataset.page || 1));
   if (r.ok) document.getElementById("job-tree").innerHTML = await r.text();
 }
 
@@ -375,6 +422,8 @@ const ACTIONS = {
   "clone-job": cloneJob,
   "delete-job": deleteJob,
   "upload-file": uploadFile,
+  "list-add": listAdd,
+  "list-remove": listRemove,
 };
 
 document.addEventListener("click", (e) => {
@@ -404,6 +453,14 @@ document.addEventListener("DOMContentLoaded", () => {
   const job = jobEl();
   if (job) {
     updateActions();
+    // Back at the list just edited (the page was drawn again).
+    const focus = sessionStorage.getItem("i2server.focus");
+    if (focus) {
+      sessionStorage.removeItem("i2server.focus");
+      const fs = [...document.querySelectorAll("fieldset.list")].find((f) => f.dataset.path === focus);
+      const target = fs && fs.querySelector("button[data-action=list-add]");
+      if (fs) { fs.scrollIntoView({ block: "center" }); if (target) target.focus(); }
+    }
     if (job.dataset.status === "2") refreshResults.timer = setTimeout(refreshResults, 5000);
     follow("job=" + job.dataset.job, (ev) => {
       if (String(ev.id) === job.dataset.job && String(ev.status) !== job.dataset.status) setStatus(ev.status, ev.status_label);

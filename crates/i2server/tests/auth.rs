@@ -816,7 +816,7 @@ fn concrete(pattern: &str) -> String {
 }
 
 #[tokio::test]
-async fn every_route_but_health_and_version_needs_credentials() {
+async fn every_route_but_the_public_ones_needs_credentials() {
     let routes = i2_api::router::route_paths();
     assert!(
         routes.iter().any(|r| r == "/api/ccp4i2/projects/"),
@@ -877,7 +877,12 @@ async fn every_route_but_health_and_version_needs_credentials() {
                 assert_eq!(app.get(&path).await.status, StatusCode::OK, "{path}");
             }
         }
-        assert_eq!(public, 2, "exactly health and version are public");
+        assert_eq!(
+            public,
+            i2_api::auth::PUBLIC_PATHS.len(),
+            "exactly health, version and the UI's sign-in page with its two static files are public"
+        );
+        assert_eq!(public, 5);
         // Unknown paths too: nothing is learnt about the route table without credentials.
         assert_eq!(
             app.get("/api/ccp4i2/nonexistent/").await.status,

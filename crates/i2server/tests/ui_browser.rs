@@ -2,7 +2,8 @@
 //! embedded worker and the upstream runner, driven by `tests/ui/freerflag.mjs`
 //! (playwright-core) over loopback. A scientist creates a project, chooses freerflag,
 //! uploads rnase25_fsigf.mtz choosing F/SIGF, runs it, sees Finished arrive without a
-//! reload, opens the report and downloads FREEROUT.mtz, whose bytes are checked here.
+//! reload, opens the report and downloads FREEROUT.mtz, whose bytes are checked here. On a
+//! later aimless_pipe job it adds, sets and removes items of a list parameter in the form.
 //!
 //! Needs what scripts/test.sh installs: Debian `chromium` (`I2_CHROMIUM`, default
 //! /usr/bin/chromium), npm `playwright-core` under `$I2_CACHE/node` (`I2_NODE_MODULES`
@@ -181,10 +182,32 @@ fn freerflag_in_the_browser() {
     );
     assert_eq!(r["deletedGone"], true, "{r}");
     assert_eq!(
+        r["listEdits"],
+        serde_json::json!([["2"], ["2", "3"], ["3"]]),
+        "list items added, set and removed (renumbered) in the form: {r}"
+    );
+    assert_eq!(
         r["problems"],
         Value::Array(vec![]),
         "no script errors in the page: {r}"
     );
+
+    // Every plotted line of the report's graphs (its `<plotline>`s) is drawn as an SVG line
+    // with points. (freerflag's report has no graphs today: then there must be none drawn.)
+    let report_xml =
+        std::fs::read_to_string(job_dir.join("report_xml.xml")).expect("report_xml.xml");
+    let lines = report_xml.matches("<plotline").count();
+    let drawn = r["graphPoints"].as_array().cloned().unwrap_or_default();
+    assert_eq!(
+        drawn.len(),
+        lines,
+        "one SVG line per plotted line: {drawn:?}"
+    );
+    assert!(
+        drawn.iter().all(|n| n.as_u64().is_some_and(|n| n > 0)),
+        "every drawn line has points: {drawn:?}"
+    );
+    eprintln!("report graphs: {lines} plotted line(s), points drawn {drawn:?}");
 
     // The downloaded file is FREEROUT.mtz, byte for byte, and a real free-R MTZ.
     let jid = r["jobId"].as_i64().expect("job id");
@@ -220,6 +243,7 @@ fn freerflag_in_the_browser() {
         "project.png",
         "job-form.png",
         "job-report.png",
+        "job-list.png",
     ] {
         let p = shots.join(name);
         let len = std::fs::metadata(&p).map(|m| m.len()).unwrap_or(0);

@@ -5,9 +5,11 @@
 //! - [`config`]: the mode and its settings; [`credentials`]: where a token is found;
 //! - [`local`]: the desktop token; [`jwt`] and [`jwks`]: Entra tokens and their keys;
 //! - [`verified`]: tokens whose signature was already checked (expiry is checked always);
-//! - [`groups`]: the group allow-list; [`users`]: recording callers in `auth_user`.
+//! - [`groups`]: the group allow-list; [`users`]: recording callers in `auth_user`;
+//! - [`ui_session`]: the web UI's sign-in cookie, which stands for the session token.
 //!
-//! Every route but [`PUBLIC_PATHS`] needs credentials; refusals are upstream's bodies:
+//! Every route but [`PUBLIC_PATHS`] needs credentials; a browser asking for a UI page without
+//! them is sent to the sign-in page instead of the 401; refusals are upstream's bodies:
 //! 401 `{"success": false, "error": "Authentication failed: …"}` and 403 `Access denied: …`.
 
 pub mod config;
@@ -16,13 +18,15 @@ pub mod groups;
 pub mod jwks;
 pub mod jwt;
 pub mod local;
+pub mod login_page;
+pub mod ui_session;
 pub mod users;
 pub mod verified;
 
 use std::sync::Arc;
 
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use i2_store::Db;
@@ -32,8 +36,19 @@ pub use users::AuthUser;
 
 use users::{Lookup, Users};
 
-/// Paths served without credentials: probes poll them before any token exists.
-pub const PUBLIC_PATHS: &[&str] = &["/api/ccp4i2/health/", "/api/ccp4i2/version/"];
+/// Paths served without credentials: probes poll health and version before any token
+/// exists; a browser needs the sign-in page and the two static files it uses (compiled into
+/// the binary, nothing secret).
+pub const PUBLIC_PATHS: &[&str] = &[
+    "/api/ccp4i2/health/",
+    "/api/ccp4i2/version/",
+    LOGIN_PATH,
+    "/ui/static/ui.css",
+    "/ui/static/ui.js",
+];
+
+/// The web UI's sign-in page (`GET` the form, `POST` the token or `logout=1`).
+pub const LOGIN_PATH: &str = "/ui/login/";
 
 /// `/api/ccp4i2/health` (no slash) is public too: it only redirects to the public path.
 pub fn is_public(path: &str) -> bool {
@@ -128,18 +143,48 @@ impl Auth {
         }
     }
 
+    /// The session token a browser may sign in with on [`LOGIN_PATH`], if this server has one.
+    pub fn session_token(&self) -> Option<&[u8]> {
+        match &self.mode {
+            Mode::LocalToken { token, .. }
+            | Mode::Entra {
+                session: Some((token, _)),
+                ..
+            } => Some(token),
+            _ => None,
+        }
+    }
+
+    pub fn is_development(&self) -> bool {
+        matches!(self.mode, Mode::Development)
+    }
+
     /// Who the request is, or why it is refused.
-    pub async fn authenticate(&self, headers: &HeaderMap, uri: &Uri) -> Result<AuthUser, Refusal> {
+    pub async fn authenticate(
+        &self,
+        method: &Method,
+        headers: &HeaderMap,
+        uri: &Uri,
+    ) -> Result<AuthUser, Refusal> {
         let (user, lookup) = match &self.mode {
             Mode::Development => (AuthUser::dev_admin(), Lookup::Development),
             Mode::LocalToken { token, email } => {
-                local::check(headers, token)?;
+                // The bearer token, else the UI's cookie (a request with neither is told
+                // about the bearer token, as upstream tells it).
+                if let Err(e) = local::check(headers, token) {
+                    if ui_session::from_request(headers).is_none() {
+                        return Err(e);
+                    }
+                    ui_session::check(headers, method, token)?;
+                }
                 (AuthUser::desktop(email), Lookup::Desktop)
             }
             Mode::Entra {
                 session: Some((token, email)),
                 ..
-            } if local::check(headers, token).is_ok() => {
+            } if local::check(headers, token).is_ok()
+                || ui_session::check(headers, method, token).is_ok() =>
+            {
                 (AuthUser::desktop(email), Lookup::Desktop)
             }
             Mode::Entra {
@@ -182,16 +227,49 @@ pub async fn require(State(auth): State<Arc<Auth>>, mut req: Request, next: Next
         return next.run(req).await;
     }
     // Only the (Sync) parts are borrowed across the awaits: the body is not Sync.
-    match auth.authenticate(req.headers(), req.uri()).await {
+    match auth
+        .authenticate(req.method(), req.headers(), req.uri())
+        .await
+    {
         Ok(user) => {
             req.extensions_mut().insert(user);
             next.run(req).await
         }
         Err(refusal) => {
             tracing::debug!(path = %req.uri().path(), ?refusal, "request refused");
+            if let Some(to) = sign_in_first(&req, &refusal) {
+                return to;
+            }
             refusal.into_response()
         }
     }
+}
+
+/// A browser opening a UI page without (valid) credentials goes to the sign-in page, which
+/// brings it back afterwards; API clients and scripts keep getting the 401.
+fn sign_in_first(req: &Request, refusal: &Refusal) -> Option<Response> {
+    let path = req.uri().path();
+    let page = path == "/" || path.starts_with("/ui/");
+    let wants_html = req
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("text/html"));
+    if req.method() != Method::GET || !page || !wants_html {
+        return None;
+    }
+    if !matches!(refusal, Refusal::Unauthenticated(_)) {
+        return None;
+    }
+    let next: String =
+        percent_encoding::utf8_percent_encode(path, percent_encoding::NON_ALPHANUMERIC).to_string();
+    Some(
+        (
+            StatusCode::SEE_OTHER,
+            [(header::LOCATION, format!("{LOGIN_PATH}?next={next}"))],
+        )
+            .into_response(),
+    )
 }
 
 #[cfg(test)]
@@ -199,7 +277,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn only_health_and_version_are_public() {
+    fn only_health_version_and_the_sign_in_page_are_public() {
+        assert!(is_public("/ui/login/"));
+        assert!(is_public("/ui/static/ui.js"));
+        assert!(!is_public("/ui/projects/"));
+        assert!(!is_public("/ui/"));
         assert!(is_public("/api/ccp4i2/health/"));
         assert!(is_public("/api/ccp4i2/health"));
         assert!(is_public("/api/ccp4i2/version/"));

@@ -1,6 +1,7 @@
 //! One module per page.
 
 pub mod job;
+pub mod login;
 pub mod project;
 pub mod projects;
 pub mod tasks;

@@ -47,6 +47,38 @@ page.on("response", (r) => {
 });
 page.setDefaultTimeout(30000);
 
+// A list parameter (aimless_pipe's NUMBER_OF_DATASETS, integers): add two items, give them
+// values, remove the first. Each step redraws the form from the saved parameters; returns
+// the item values seen after each step.
+const listEdits = [];
+async function editList(page) {
+  step("job form: add and remove items of a list");
+  const list = 'fieldset.list[data-path$=".NUMBER_OF_DATASETS"]';
+  const values = () => page.$$eval(`${list} .list-item input`, (is) => is.map((i) => i.value));
+  const count = (n) => page.waitForFunction(([sel, n]) =>
+    document.querySelector(sel) && document.querySelectorAll(`${sel} .list-item`).length === n, [list, n]);
+  const seen = [];
+  await page.click(`${list} button[data-action="list-add"]`);
+  await count(1);
+  const first = page.locator(`${list} .list-item input`).first();
+  await first.fill("2");
+  await first.press("Tab");
+  await page.locator(`${list} .list-item .msg`, { hasText: "saved" }).first().waitFor();
+  seen.push(await values());
+  await page.click(`${list} button[data-action="list-add"]`);
+  await count(2);
+  const second = page.locator(`${list} .list-item input`).nth(1);
+  await second.fill("3");
+  await second.press("Tab");
+  await page.locator(`${list} .list-item .msg`, { hasText: "saved" }).first().waitFor();
+  seen.push(await values());
+  await page.locator(list).screenshot({ path: path.join(shots, "job-list.png") });
+  await page.click(`${list} .list-item[data-index="0"] button[data-action="list-remove"]`);
+  await count(1);
+  seen.push(await values());
+  return seen;
+}
+
 try {
   step("projects page: create a project");
   await page.goto(`${base}/`);
@@ -124,6 +156,10 @@ try {
   step("report and download");
   await page.locator("#report .report").waitFor({ timeout: 30000 });
   const reportText = (await page.locator("#report").innerText()).slice(0, 2000);
+  // The report's graphs, drawn by the server as SVG: the points of every plotted line.
+  const graphPoints = await page.evaluate(() =>
+    [...document.querySelectorAll("#report svg.graph polyline")]
+      .map((p) => (p.getAttribute("points") || "").trim().split(/\s+/).filter(Boolean).length));
   await page.locator("#report").scrollIntoViewIfNeeded();
   await page.screenshot({ path: path.join(shots, "job-report.png"), fullPage: true });
   const link = page.locator('#outputs a[data-param="FREEROUT"]');
@@ -157,6 +193,7 @@ try {
     await page.fill("#task-search", task);
     await page.click(`button[data-task="${task}"]`);
     await page.waitForURL(/\/ui\/jobs\/\d+\/$/);
+    if (task === "aimless_pipe") listEdits.push(...(await editList(page)));
   }
   await page.goto(`${base}/ui/projects/${projectId}/`);
   const jobRows = await page.locator("#job-tree tr[data-job]").count();
@@ -184,7 +221,7 @@ try {
   const projectRows = await page.locator("#projects tbody tr").count();
 
   console.log(JSON.stringify({
-    projectId, jobId, current, fracText, seen, sameDocument, logLines, reportText,
+    projectId, jobId, current, fracText, seen, sameDocument, logLines, reportText, graphPoints, listEdits,
     jobRows, finishedRow, projectRows, tagged, cloneStatus, pickedMsg, picked, dialogText, deletedGone, projectLive, problems,
   }));
 } catch (e) {
