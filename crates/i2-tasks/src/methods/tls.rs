@@ -46,13 +46,21 @@ pub(super) fn suggest(call: &Call) -> Result<Value, MethodError> {
         Ok(d) => d,
         Err(e) => return Ok(json!({"error": format!("Failed to read coordinate file: {e}")})),
     };
+    let unterminated = unterminated_chains(&path);
     let mut groups = Vec::new();
     for d in digest["composition"]["chainDetails"]
         .as_array()
         .into_iter()
         .flatten()
     {
-        if !matches!(d["type"].as_str(), Some("protein" | "nucleic")) {
+        let id = d["id"].as_str().unwrap_or("");
+        let polymer = match unterminated.as_ref().filter(|u| u.0.contains(&id.to_string())) {
+            // Without TER gemmi leaves the chain's entity unknown; upstream then goes by
+            // residue names.
+            Some(u) => u.1.iter().any(|(c, named)| c == id && *named),
+            None => matches!(d["type"].as_str(), Some("protein" | "nucleic")),
+        };
+        if !polymer {
             continue;
         }
         let num = |k: &str, default: i64| {
@@ -69,6 +77,53 @@ pub(super) fn suggest(call: &Call) -> Result<Value, MethodError> {
         }));
     }
     Ok(Value::Array(groups))
+}
+
+/// Residue names upstream's selection module calls amino or nucleic acids.
+const POLYMER_NAMES: &[&str] = &[
+    "ALA", "ARG", "ASN", "ASP", "CYS", "GLN", "GLU", "GLY", "HIS", "ILE", "LEU", "LYS", "MET", "PHE",
+    "PRO", "SER", "THR", "TRP", "TYR", "VAL", "MSE", "SEP", "TPO", "PYL", "SEC", "HYP", "PTR", "MLY",
+    "M3L", "CSO", "OCS", "CME", "A", "C", "G", "U", "T", "DA", "DC", "DG", "DT", "DU", "+A", "+C",
+    "+G", "+U", "+T", "ADE", "CYT", "GUA", "URA", "THY",
+];
+
+/// For a PDB file: the chains no TER record closes (gemmi assigns them no entity), and per
+/// chain whether any of its residues has a polymer name. `None` for mmCIF or unreadable files.
+#[allow(clippy::type_complexity)]
+fn unterminated_chains(path: &std::path::Path) -> Option<(Vec<String>, Vec<(String, bool)>)> {
+    let bytes = std::fs::read(path).ok()?;
+    let text = String::from_utf8_lossy(&bytes);
+    if text.lines().any(|l| l.starts_with("data_")) {
+        return None;
+    }
+    let mut chains: Vec<(String, bool)> = Vec::new();
+    let mut terminated: Vec<String> = Vec::new();
+    let mut current: Option<String> = None;
+    for line in text.lines() {
+        if line.starts_with("ENDMDL") {
+            break;
+        }
+        if line.starts_with("ATOM") || line.starts_with("HETATM") {
+            let chain = line.get(21..22).unwrap_or("").trim().to_string();
+            let name = line.get(17..20).unwrap_or("").trim();
+            let named = POLYMER_NAMES.contains(&name);
+            match chains.iter_mut().find(|(c, _)| *c == chain) {
+                Some(entry) => entry.1 |= named,
+                None => chains.push((chain.clone(), named)),
+            }
+            current = Some(chain);
+        } else if line.starts_with("TER") {
+            if let Some(c) = current.take() {
+                terminated.push(c);
+            }
+        }
+    }
+    let open = chains
+        .iter()
+        .map(|(c, _)| c.clone())
+        .filter(|c| !terminated.contains(c))
+        .collect();
+    Some((open, chains))
 }
 
 /// The groups of a TLS text: a line starting `TLS` (any case) opens the next group; each
