@@ -36,7 +36,11 @@ pub(super) fn atom_count(call: &Call) -> Result<Value, MethodError> {
     let n: usize = structure
         .chains
         .iter()
-        .filter(|c| chains.as_ref().is_none_or(|names| names.iter().any(|n| n == "*" || *n == c.name)))
+        .filter(|c| {
+            chains
+                .as_ref()
+                .is_none_or(|names| names.iter().any(|n| n == "*" || *n == c.name))
+        })
         .map(|c| c.residues.iter().map(|r| r.atoms.len()).sum::<usize>())
         .sum();
     Ok(json!(n))
@@ -59,7 +63,8 @@ fn parse(selection: &str) -> Option<Option<Vec<String>>> {
         let chain = part.trim().strip_suffix('/')?;
         for name in chain.split(',') {
             let name = name.trim();
-            let simple = !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '*');
+            let simple =
+                !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '*');
             if !simple || (name.contains('*') && name != "*") {
                 return None;
             }
@@ -78,14 +83,26 @@ mod tests {
         assert_eq!(parse(""), Some(None));
         assert_eq!(parse(" all "), Some(None));
         assert_eq!(parse("A/"), Some(Some(vec!["A".into()])));
-        assert_eq!(parse("{A/ or B/}"), Some(Some(vec!["A".into(), "B".into()])));
+        assert_eq!(
+            parse("{A/ or B/}"),
+            Some(Some(vec!["A".into(), "B".into()]))
+        );
         assert_eq!(parse("A,B/"), Some(Some(vec!["A".into(), "B".into()])));
         assert_eq!(parse("*/"), Some(Some(vec!["*".into()])));
     }
 
     #[test]
     fn other_selections_are_not_guessed() {
-        for s in ["A/10-20", "(ALA)", "protein", "A", "not A/", "A/ and B/", "/1/A/", "A*/"] {
+        for s in [
+            "A/10-20",
+            "(ALA)",
+            "protein",
+            "A",
+            "not A/",
+            "A/ and B/",
+            "/1/A/",
+            "A*/",
+        ] {
             assert_eq!(parse(s), None, "{s}");
         }
     }

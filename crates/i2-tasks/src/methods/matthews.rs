@@ -64,7 +64,9 @@ pub(super) fn coeff(call: &Call) -> Result<Value, MethodError> {
         .or_else(|| curves.modes.iter().find(|(m, _, _)| *m == 'P'))
         .map(|(_, k, d)| (*k, d.as_slice()))
         .ok_or_else(|| {
-            MethodError::Unsupported("the installed Matthews reference data has no protein curve".into())
+            MethodError::Unsupported(
+                "the installed Matthews reference data has no protein curve".into(),
+            )
         })?;
 
     let mut rows = Vec::new();
@@ -102,8 +104,8 @@ fn number(v: &Value, name: &str) -> Result<f64, MethodError> {
 /// The cell volume and the number of symmetry operations of the MTZ file. Without a
 /// readable file upstream's empty content has gemmi's default cell (volume 1) and P 1.
 fn cell_and_symmetry(call: &Call) -> (f64, f64) {
-    let header = (call.env.file_path)(call.node)
-        .and_then(|p| i2_formats::mtz::MtzHeader::read(&p).ok());
+    let header =
+        (call.env.file_path)(call.node).and_then(|p| i2_formats::mtz::MtzHeader::read(&p).ok());
     let Some(h) = header else {
         return (1.0, 1.0);
     };
@@ -144,7 +146,11 @@ impl Curves {
         let j = (((x - self.start) / self.step).floor() as usize).min(n - 2);
         // Guard against the floor landing one cell off by rounding.
         let j = if grid(j) > x { j.saturating_sub(1) } else { j };
-        let j = if j + 1 < n - 1 && grid(j + 1) <= x { j + 1 } else { j };
+        let j = if j + 1 < n - 1 && grid(j + 1) <= x {
+            j + 1
+        } else {
+            j
+        };
         let slope = (density[j + 1] - density[j]) / (grid(j + 1) - grid(j));
         slope * (x - grid(j)) + density[j]
     }

@@ -108,7 +108,8 @@ const MTZ_FILES: &[&str] = &[
 ];
 
 /// Methods of a file parameter's content (`<file>.fileContent`): (file classes, method, function).
-const CONTENT_METHODS: &[(&[&str], &str, Method)] = &[(MTZ_FILES, "matthewsCoeff", matthews::coeff)];
+const CONTENT_METHODS: &[(&[&str], &str, Method)] =
+    &[(MTZ_FILES, "matthewsCoeff", matthews::coeff)];
 
 /// Tasks whose plugin is upstream's crank2 class or a subclass of it.
 const CRANK2: &[&str] = &[
@@ -133,11 +134,7 @@ const PLUGIN_METHODS: &[(&[&str], &str, Method)] = &[
         "compute_anomalous_scattering",
         substructure::anomalous_scattering,
     ),
-    (
-        CRANK2,
-        "estimate_num_substructure",
-        substructure::estimate,
-    ),
+    (CRANK2, "estimate_num_substructure", substructure::estimate),
     (&["ProvideTLS"], "import_tls_from_text", tls::from_text),
     (&["ProvideTLS"], "import_tls_from_file", tls::from_file),
     (&["ProvideTLS"], "suggest_tls_groups", tls::suggest),
@@ -180,10 +177,7 @@ pub fn object_method(
         Some(p) => (p, true),
         None => (path, false),
     };
-    let node = env
-        .params
-        .find_node(path)
-        .map_err(MethodError::Invalid)?;
+    let node = env.params.find_node(path).map_err(MethodError::Invalid)?;
     let class = node.get("_class").and_then(Value::as_str).unwrap_or("");
     let found = if content {
         CONTENT_METHODS
@@ -197,7 +191,11 @@ pub fn object_method(
             .map(|(_, _, f)| *f)
     };
     let Some(f) = found else {
-        let what = if class.is_empty() { "this object" } else { class };
+        let what = if class.is_empty() {
+            "this object"
+        } else {
+            class
+        };
         let of = if content { " content" } else { "" };
         return Err(MethodError::Unsupported(format!(
             "Method '{method}' of {what}{of} is not available in i2server; available: {}",

@@ -14,7 +14,14 @@ use serde_json::{Value, json};
 use super::{Call, MethodError};
 use crate::jobparams::py_str;
 
-const CLUSTAL_HEADERS: [&str; 6] = ["CLUSTAL", "PROBCONS", "MUSCLE", "MSAPROBS", "Kalign", "Biopython"];
+const CLUSTAL_HEADERS: [&str; 6] = [
+    "CLUSTAL",
+    "PROBCONS",
+    "MUSCLE",
+    "MSAPROBS",
+    "Kalign",
+    "Biopython",
+];
 const PIR_TYPES: [&str; 9] = ["P1", "F1", "DL", "DC", "RL", "RC", "N3", "N1", "XX"];
 /// Biopython's protein, ambiguous RNA and ambiguous DNA letters, and gap characters.
 const LETTERS: &str = "ACDEFGHIKLMNPQRSTVWYGAUCRYWSMKHBVDNGATCRYWSMKHBVDN-.";
@@ -27,7 +34,8 @@ const NO_PHYLIP: &str = "First line should have two integers";
 const EMPTY_MAX: &str = "max() arg is an empty sequence";
 const SEQXML: &str = "SeqXML files must be opened in binary mode.";
 const NCBI: &str = "Unknown format 'ncbi'";
-const FASTA_COMMENTS: &str = "This FASTA file contains comments at the beginning of the file, which are not
+const FASTA_COMMENTS: &str =
+    "This FASTA file contains comments at the beginning of the file, which are not
 allowed by the 'fasta' parser.
 
 To parse this file, you have three options:
@@ -74,7 +82,9 @@ pub(super) fn preview(call: &Call) -> Result<Value, MethodError> {
         .map(py_str)
         .unwrap_or_default();
     if text.trim().is_empty() {
-        return Ok(json!({"sequences": [], "format": null, "commentary": "No sequence text provided."}));
+        return Ok(
+            json!({"sequences": [], "format": null, "commentary": "No sequence text provided."}),
+        );
     }
     // Upstream writes the text to a file and reads it back with universal newlines.
     let text = text.replace("\r\n", "\n").replace('\r', "\n");
@@ -130,10 +140,14 @@ fn read(text: &str) -> Result<(Vec<Record>, Option<&'static str>, Log), MethodEr
         let records = pir(text).ok_or_else(|| beyond("this PIR text"))?;
         let len = records.first().map(|r| r.sequence.chars().count());
         if records.is_empty()
-            || records.iter().any(|r| Some(r.sequence.chars().count()) != len)
+            || records
+                .iter()
+                .any(|r| Some(r.sequence.chars().count()) != len)
             || bad_letter(&records, true).is_some()
         {
-            return Err(beyond("PIR entries of unequal length or with unusual letters"));
+            return Err(beyond(
+                "PIR entries of unequal length or with unusual letters",
+            ));
         }
         log.attempt("alignment", "pir", Ok(()));
         return Ok((records, Some("pir"), log));
@@ -151,7 +165,11 @@ fn read(text: &str) -> Result<(Vec<Record>, Option<&'static str>, Log), MethodEr
     } else {
         bad_letter(&records, true).map_or(Ok(()), Err)
     };
-    log.attempt("alignment", "fasta", outcome.as_ref().map(|_| ()).map_err(String::as_str));
+    log.attempt(
+        "alignment",
+        "fasta",
+        outcome.as_ref().map(|_| ()).map_err(String::as_str),
+    );
     if outcome.is_ok() {
         return Ok((records, Some("fasta"), log));
     }
@@ -162,9 +180,17 @@ fn read(text: &str) -> Result<(Vec<Record>, Option<&'static str>, Log), MethodEr
     } else {
         bad_letter(&records, false).map_or(Ok(()), Err)
     };
-    log.attempt("Sequence", "fasta", seq_outcome.as_ref().map(|_| ()).map_err(String::as_str));
+    log.attempt(
+        "Sequence",
+        "fasta",
+        seq_outcome.as_ref().map(|_| ()).map_err(String::as_str),
+    );
     if seq_outcome.is_ok() {
-        let longest = records.iter().map(|r| r.sequence.chars().count()).max().unwrap_or(0);
+        let longest = records
+            .iter()
+            .map(|r| r.sequence.chars().count())
+            .max()
+            .unwrap_or(0);
         let padded = records
             .into_iter()
             .map(|mut r| {
@@ -288,8 +314,14 @@ mod tests {
 
     #[test]
     fn fasta_alignments_and_padding() {
-        assert_eq!(ids(">a\nMKV\n>b\nMKA\n"), (vec!["MKV".into(), "MKA".into()], Some("fasta")));
-        assert_eq!(ids(">a\nMKVL\n>b\nMK\n"), (vec!["MKVL".into(), "MK--".into()], Some("fasta")));
+        assert_eq!(
+            ids(">a\nMKV\n>b\nMKA\n"),
+            (vec!["MKV".into(), "MKA".into()], Some("fasta"))
+        );
+        assert_eq!(
+            ids(">a\nMKVL\n>b\nMK\n"),
+            (vec!["MKVL".into(), "MK--".into()], Some("fasta"))
+        );
         // X is accepted in an alignment but not as a sequence
         assert_eq!(ids(">a\nMKX\n").1, Some("fasta"));
         assert_eq!(ids(">a\nMKX\n>b\nM\n"), (vec![], None));
@@ -298,8 +330,15 @@ mod tests {
     #[test]
     fn letters_reported_by_position() {
         let (_, _, log) = read(">x\nMK1Z\n").unwrap_or_else(|e| panic!("{e}"));
-        assert!(log.0.contains("fasta...Failed: Found unexpected character: '1' sequence 0 position 2\n"));
-        assert!(log.0.ends_with("Trying Sequence format: ncbi...Failed: Unknown format 'ncbi'\n\n"));
+        assert!(
+            log.0.contains(
+                "fasta...Failed: Found unexpected character: '1' sequence 0 position 2\n"
+            )
+        );
+        assert!(
+            log.0
+                .ends_with("Trying Sequence format: ncbi...Failed: Unknown format 'ncbi'\n\n")
+        );
     }
 
     #[test]
@@ -313,7 +352,13 @@ mod tests {
 
     #[test]
     fn other_formats_are_refused() {
-        for t in ["CLUSTAL W\n\na MKV\n", "# STOCKHOLM 1.0\n", "2 5\na MKVLA\n", "\n>a\nMK\n", "x\n>a\nMK\n"] {
+        for t in [
+            "CLUSTAL W\n\na MKV\n",
+            "# STOCKHOLM 1.0\n",
+            "2 5\na MKVLA\n",
+            "\n>a\nMK\n",
+            "x\n>a\nMK\n",
+        ] {
             assert!(matches!(read(t), Err(MethodError::Unsupported(_))), "{t:?}");
         }
     }

@@ -54,7 +54,10 @@ pub(super) fn suggest(call: &Call) -> Result<Value, MethodError> {
         .flatten()
     {
         let id = d["id"].as_str().unwrap_or("");
-        let polymer = match unterminated.as_ref().filter(|u| u.0.contains(&id.to_string())) {
+        let polymer = match unterminated
+            .as_ref()
+            .filter(|u| u.0.contains(&id.to_string()))
+        {
             // Without TER gemmi leaves the chain's entity unknown; upstream then goes by
             // residue names.
             Some(u) => u.1.iter().any(|(c, named)| c == id && *named),
@@ -81,10 +84,10 @@ pub(super) fn suggest(call: &Call) -> Result<Value, MethodError> {
 
 /// Residue names upstream's selection module calls amino or nucleic acids.
 const POLYMER_NAMES: &[&str] = &[
-    "ALA", "ARG", "ASN", "ASP", "CYS", "GLN", "GLU", "GLY", "HIS", "ILE", "LEU", "LYS", "MET", "PHE",
-    "PRO", "SER", "THR", "TRP", "TYR", "VAL", "MSE", "SEP", "TPO", "PYL", "SEC", "HYP", "PTR", "MLY",
-    "M3L", "CSO", "OCS", "CME", "A", "C", "G", "U", "T", "DA", "DC", "DG", "DT", "DU", "+A", "+C",
-    "+G", "+U", "+T", "ADE", "CYT", "GUA", "URA", "THY",
+    "ALA", "ARG", "ASN", "ASP", "CYS", "GLN", "GLU", "GLY", "HIS", "ILE", "LEU", "LYS", "MET",
+    "PHE", "PRO", "SER", "THR", "TRP", "TYR", "VAL", "MSE", "SEP", "TPO", "PYL", "SEC", "HYP",
+    "PTR", "MLY", "M3L", "CSO", "OCS", "CME", "A", "C", "G", "U", "T", "DA", "DC", "DG", "DT",
+    "DU", "+A", "+C", "+G", "+U", "+T", "ADE", "CYT", "GUA", "URA", "THY",
 ];
 
 /// For a PDB file: the chains no TER record closes (gemmi assigns them no entity), and per
@@ -112,10 +115,10 @@ fn unterminated_chains(path: &std::path::Path) -> Option<(Vec<String>, Vec<(Stri
                 None => chains.push((chain.clone(), named)),
             }
             current = Some(chain);
-        } else if line.starts_with("TER") {
-            if let Some(c) = current.take() {
-                terminated.push(c);
-            }
+        } else if line.starts_with("TER")
+            && let Some(c) = current.take()
+        {
+            terminated.push(c);
         }
     }
     let open = chains
@@ -143,7 +146,8 @@ pub(super) fn parse(text: &str) -> Value {
         let Some(r) = range(line) else {
             continue;
         };
-        let res = |s: &str, default: i64| python_int(s.trim().trim_end_matches('.')).unwrap_or(default);
+        let res =
+            |s: &str, default: i64| python_int(s.trim().trim_end_matches('.')).unwrap_or(default);
         rows.push(json!({
             "groupId": group.max(1),
             "chainId": r.0.to_string(),
