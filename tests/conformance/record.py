@@ -747,8 +747,6 @@ TLS_TEXT = ("TLS    Group 1\nRANGE  'A  21.' 'A 300.' ALL\nRANGE  'A 301.' 'A 72
             "TLS  second\nRANGE  'B  21.' 'B 727.' ALL\n")
 ANOMALOUS_GAP = ("compute_anomalous_scattering: upstream computes f'/f'' with gemmi's Cromer-Liberman tables "
                  "(compiled into gemmi); i2server does not carry them and answers 400")
-SELECTION_GAP = ("atomCount: i2server evaluates the whole structure and whole chains only; other selections of "
-                 "upstream's selection language answer 400")
 UNLOADED_SEQ = ("estimate_num_substructure: upstream never loads the uploaded SEQIN file (its fileContent exists "
                 "but is empty) and answers {error: 'Sequence file contains no residues'}; i2server reads the file")
 OWN_MESSAGE = "i2server's 400 names the method and what is available instead of Python's AttributeError text"
@@ -821,8 +819,17 @@ def build_methods_steps():
         add(OM("atom_count_%s" % tag, 3, xyz, "atomCount", args=[sel]))
     add(OM("atom_count_kwarg", 3, xyz, "atomCount", kwargs={"selection_string": "C/"}))
     add(OM("atom_count_unset_file", 6, xyz, "atomCount", args=["A/"]))
-    add(OM("atom_count_residue_range", 3, xyz, "atomCount", args=["A/21-30"], known_gap=SELECTION_GAP))
-    add(OM("atom_count_category", 3, xyz, "atomCount", args=["protein"], known_gap=SELECTION_GAP))
+    for tag, sel in [("residue_range", "A/21-30"), ("range_atoms", "A/21-30/CA"), ("name_element", "A/(ALA)/CA[C]"),
+                     ("atom_element", "CA[C]"), ("bare_chain", "C"), ("residue_name", "(UNK)"),
+                     ("protein", "protein"), ("water", "water"), ("hetero", "hetero"), ("ligand", "ligand"),
+                     ("polymer", "POLYMER"), ("backbone", "backbone"), ("sidechain", "sidechain"),
+                     ("not_chain", "not A/"), ("and_category", "protein and A/"),
+                     ("range_and_backbone", "A/21-30 and backbone"), ("nested", "{A/ or B/} and not (GLY)"),
+                     ("grouped", "(A/ or C/) and CA[C]"), ("altloc", "A/*/CA:*"),
+                     # upstream answers -1: a model field, a residue-name list, bad syntax
+                     ("model", "/1/A"), ("name_list", "(ALA,GLY)"), ("dangling_dot", "A/21."),
+                     ("bad_syntax", "bad(("), ("bad_char", "A/#")]:
+        add(OM("atom_count_%s" % tag, 3, xyz, "atomCount", args=[sel]))
     add(OM("atom_count_no_selection", 3, xyz, "atomCount",
            quirk="the selection argument is required: TypeError -> 500 HTML"))
 
