@@ -749,6 +749,30 @@ ANOMALOUS_GAP = ("compute_anomalous_scattering: upstream computes f'/f'' with ge
                  "(compiled into gemmi); i2server does not carry them and answers 400")
 UNLOADED_SEQ = ("estimate_num_substructure: upstream never loads the uploaded SEQIN file (its fileContent exists "
                 "but is empty) and answers {error: 'Sequence file contains no residues'}; i2server reads the file")
+ASU_PARAMS_XML = """<?xml version='1.0' encoding='utf-8'?>
+<ns0:ccp4i2 xmlns:ns0="http://www.ccp4.ac.uk/ccp4ns">
+  <ccp4i2_header>
+    <function>PARAMS</function>
+    <pluginName>ProvideAsuContents</pluginName>
+  </ccp4i2_header>
+  <ccp4i2_body>
+    <inputData>
+      <ASU_CONTENT>
+        <CAsuContentSeq>
+          <nCopies>2</nCopies>
+          <name>a</name>
+          <sequence>MKVLAAGIVGxz</sequence>
+        </CAsuContentSeq>
+        <CAsuContentSeq>
+          <name>r</name>
+          <polymerType>RNA</polymerType>
+          <sequence>ACGU</sequence>
+        </CAsuContentSeq>
+      </ASU_CONTENT>
+    </inputData>
+  </ccp4i2_body>
+</ns0:ccp4i2>
+"""
 OWN_MESSAGE = "i2server's 400 names the method and what is available instead of Python's AttributeError text"
 
 
@@ -811,6 +835,16 @@ def build_methods_steps():
 
     # --- molecularWeight (ASU contents) ------------------------------------------------
     add(OM("molecular_weight_empty_list", 1, "ProvideAsuContents.inputData.ASU_CONTENT", "molecularWeight"))
+    asu = "ProvideAsuContents.inputData.ASU_CONTENT"
+    # set_parameter of a whole list is not in i2server yet: the items come in through params_xml
+    add(X("put_params_asu_content", "PUT", "/jobs/7/params_xml/", J({"xml": ASU_PARAMS_XML})))
+    add(OM("molecular_weight_list", 7, asu, "molecularWeight"))
+    add(OM("molecular_weight_item", 7, asu + "[0]", "molecularWeight"))
+    add(OM("molecular_weight_item_as_rna", 7, asu + "[1]", "molecularWeight", args=["RNA"]))
+    add(OM("molecular_weight_item_kwarg_dna", 7, asu + "[1]", "molecularWeight", kwargs={"polymerType": "DNA"},
+           quirk="'U' is not a DNA letter: Biopython's ValueError -> 500 HTML"))
+    add(OM("molecular_weight_bad_polymer", 7, asu + "[1]", "molecularWeight", kwargs={"polymerType": "XNA"},
+           quirk="Biopython's ValueError for an unknown polymer type -> 500 HTML"))
 
     # --- atomCount (CPdbDataFile) -------------------------------------------------------
     xyz = "ProvideTLS.inputData.XYZIN"
