@@ -101,8 +101,8 @@ pub(super) fn preview(call: &Call) -> Result<Value, MethodError> {
 
 fn beyond(what: &str) -> MethodError {
     MethodError::Unsupported(format!(
-        "previewSequences is computed natively for FASTA, PIR and plain sequence text; {what} \
-         is read by upstream's Biopython readers with rules i2server does not reproduce"
+        "previewSequences is computed natively for FASTA, PIR and plain sequence text, not for \
+         {what}: upstream reads that with Biopython rules i2server does not reproduce"
     ))
 }
 
