@@ -738,6 +738,194 @@ def build_task_steps():
 
 
 # ---------------------------------------------------------------------------
+# methods.json: object_method / plugin_method (--sequence methods)
+# ---------------------------------------------------------------------------
+
+RNASE_MTZ = FREER_DATA + "/rnase25.mtz"
+BUCC_PDB = EDSTATS_DATA + "/ghcp4i_67_buccaneer_refmac1.pdb"
+TLS_TEXT = ("TLS    Group 1\nRANGE  'A  21.' 'A 300.' ALL\nRANGE  'A 301.' 'A 727.' MAIN\n"
+            "TLS  second\nRANGE  'B  21.' 'B 727.' ALL\n")
+ANOMALOUS_GAP = ("compute_anomalous_scattering: upstream computes f'/f'' with gemmi's Cromer-Liberman tables "
+                 "(compiled into gemmi); i2server does not carry them and answers 400")
+UNLOADED_SEQ = ("estimate_num_substructure: upstream never loads the uploaded SEQIN file (its fileContent exists "
+                "but is empty) and answers {error: 'Sequence file contains no residues'}; i2server reads the file")
+ASU_PARAMS_XML = """<?xml version='1.0' encoding='utf-8'?>
+<ns0:ccp4i2 xmlns:ns0="http://www.ccp4.ac.uk/ccp4ns">
+  <ccp4i2_header>
+    <function>PARAMS</function>
+    <pluginName>ProvideAsuContents</pluginName>
+  </ccp4i2_header>
+  <ccp4i2_body>
+    <inputData>
+      <ASU_CONTENT>
+        <CAsuContentSeq>
+          <nCopies>2</nCopies>
+          <name>a</name>
+          <sequence>MKVLAAGIVGxz</sequence>
+        </CAsuContentSeq>
+        <CAsuContentSeq>
+          <name>r</name>
+          <polymerType>RNA</polymerType>
+          <sequence>ACGU</sequence>
+        </CAsuContentSeq>
+      </ASU_CONTENT>
+    </inputData>
+  </ccp4i2_body>
+</ns0:ccp4i2>
+"""
+OWN_MESSAGE = "i2server's 400 names the method and what is available instead of Python's AttributeError text"
+
+
+def OM(name, job, path, method, args=None, kwargs=None, **kw):
+    body = {"object_path": path, "method_name": method}
+    if args is not None:
+        body["args"] = args
+    if kwargs is not None:
+        body["kwargs"] = kwargs
+    return X(name, "POST", "/jobs/%d/object_method/" % job, J(body), **kw)
+
+
+def PM(name, job, method, args=None, kwargs=None, **kw):
+    body = {"method_name": method}
+    if args is not None:
+        body["args"] = args
+    if kwargs is not None:
+        body["kwargs"] = kwargs
+    return X(name, "POST", "/jobs/%d/plugin_method/" % job, J(body), **kw)
+
+
+def SET(name, job, path, value):
+    return X(name, "POST", "/jobs/%d/set_parameter/" % job, J({"object_path": path, "value": value}))
+
+
+def build_methods_steps():
+    s = []
+    add = s.append
+    add(X("projects_create", "POST", "/projects/", J({"name": "methods", "directory": "__default__"})))
+    # 1 ProvideAsuContents, 2 ProvideSequence, 3 ProvideTLS, 4 shelx, 5 matthews,
+    # 6 ProvideTLS (nothing set), 7 ProvideAsuContents (no HKLIN), 8 shelx (no SEQIN)
+    for task in ["ProvideAsuContents", "ProvideSequence", "ProvideTLS", "shelx", "matthews", "ProvideTLS",
+                 "ProvideAsuContents", "shelx"]:
+        add(X("create_%s_%d" % (task, len(s)), "POST", "/projects/1/create_task/",
+              J({"task_name": task, "auto_context": False})))
+    add(UP("upload_hklin_asu", 1, "ProvideAsuContents.inputData.HKLIN", "rnase25.mtz", RNASE_MTZ))
+    add(UP("upload_hklin_matthews", 5, "matthews.inputData.HKLIN", "rnase25.mtz", RNASE_MTZ))
+    add(UP("upload_seqin_shelx", 4, "shelx.inputData.SEQIN", "rnase.fasta", text=FASTA_TEXT, deviation=ASU_ORDER))
+    add(UP("upload_xyzin_tls", 3, "ProvideTLS.inputData.XYZIN", "model.pdb", BUCC_PDB))
+    add(UP("upload_tlsin_tls", 3, "ProvideTLS.inputData.TLSIN", "groups.tls", text=TLS_TEXT))
+
+    # --- matthewsCoeff (CMtzData, an MTZ file's fileContent) ---------------------------
+    hk = "ProvideAsuContents.inputData.HKLIN.fileContent"
+    add(OM("matthews_mol_wt", 1, hk, "matthewsCoeff", kwargs={"molWt": 13700.0}))
+    add(OM("matthews_n_res", 1, hk, "matthewsCoeff", kwargs={"nRes": 124}))
+    add(OM("matthews_nucleic", 1, hk, "matthewsCoeff", kwargs={"molWt": 13700.0, "polymerMode": "D"}))
+    add(OM("matthews_complex", 1, hk, "matthewsCoeff", kwargs={"molWt": 9000, "polymerMode": "c"}))
+    add(OM("matthews_unknown_mode", 1, hk, "matthewsCoeff", kwargs={"molWt": 13700.0, "polymerMode": "Q"}))
+    add(OM("matthews_positional", 1, hk, "matthewsCoeff", args=[None, None, 25000.5]))
+    add(OM("matthews_matthews_task", 5, "matthews.inputData.HKLIN.fileContent", "matthewsCoeff",
+           kwargs={"molWt": 13700.0}))
+    add(OM("matthews_no_weight", 1, hk, "matthewsCoeff"))
+    add(OM("matthews_tiny_weight", 1, hk, "matthewsCoeff", kwargs={"molWt": 0.001}))
+    add(OM("matthews_seq_file_arg", 1, hk, "matthewsCoeff", args=[13700.0]))
+    add(OM("matthews_no_file", 7, hk, "matthewsCoeff", kwargs={"molWt": 13700.0}))
+    add(OM("matthews_bad_weight", 1, hk, "matthewsCoeff", kwargs={"molWt": "abc"},
+           quirk="float('abc') raises ValueError outside the CException handler -> 500 HTML"))
+    add(OM("matthews_on_file_not_content", 1, "ProvideAsuContents.inputData.HKLIN", "matthewsCoeff",
+           kwargs={"molWt": 13700.0}, quirk="CMtzDataFile has no matthewsCoeff: AttributeError -> 500 HTML"))
+
+    # --- molecularWeight (ASU contents) ------------------------------------------------
+    add(OM("molecular_weight_empty_list", 1, "ProvideAsuContents.inputData.ASU_CONTENT", "molecularWeight"))
+    asu = "ProvideAsuContents.inputData.ASU_CONTENT"
+    # set_parameter of a whole list is not in i2server yet: the items come in through params_xml
+    add(X("put_params_asu_content", "PUT", "/jobs/7/params_xml/", J({"xml": ASU_PARAMS_XML})))
+    add(OM("molecular_weight_list", 7, asu, "molecularWeight"))
+    add(OM("molecular_weight_item", 7, asu + "[0]", "molecularWeight"))
+    add(OM("molecular_weight_item_as_rna", 7, asu + "[1]", "molecularWeight", args=["RNA"]))
+    add(OM("molecular_weight_item_kwarg_dna", 7, asu + "[1]", "molecularWeight", kwargs={"polymerType": "DNA"},
+           quirk="'U' is not a DNA letter: Biopython's ValueError -> 500 HTML"))
+    add(OM("molecular_weight_bad_polymer", 7, asu + "[1]", "molecularWeight", kwargs={"polymerType": "XNA"},
+           quirk="Biopython's ValueError for an unknown polymer type -> 500 HTML"))
+
+    # --- atomCount (CPdbDataFile) -------------------------------------------------------
+    xyz = "ProvideTLS.inputData.XYZIN"
+    for tag, sel in [("empty", ""), ("all", "all"), ("chain_a", "A/"), ("chain_b", "B/"),
+                     ("braces_or", "{A/ or B/}"), ("chain_list", "A,C/"), ("any_chain", "*/")]:
+        add(OM("atom_count_%s" % tag, 3, xyz, "atomCount", args=[sel]))
+    add(OM("atom_count_kwarg", 3, xyz, "atomCount", kwargs={"selection_string": "C/"}))
+    add(OM("atom_count_unset_file", 6, xyz, "atomCount", args=["A/"]))
+    for tag, sel in [("residue_range", "A/21-30"), ("range_atoms", "A/21-30/CA"), ("name_element", "A/(ALA)/CA[C]"),
+                     ("atom_element", "CA[C]"), ("bare_chain", "C"), ("residue_name", "(UNK)"),
+                     ("protein", "protein"), ("water", "water"), ("hetero", "hetero"), ("ligand", "ligand"),
+                     ("polymer", "POLYMER"), ("backbone", "backbone"), ("sidechain", "sidechain"),
+                     ("not_chain", "not A/"), ("and_category", "protein and A/"),
+                     ("range_and_backbone", "A/21-30 and backbone"), ("nested", "{A/ or B/} and not (GLY)"),
+                     ("grouped", "(A/ or C/) and CA[C]"), ("altloc", "A/*/CA:*"),
+                     # upstream answers -1: a model field, a residue-name list, bad syntax
+                     ("model", "/1/A"), ("name_list", "(ALA,GLY)"), ("dangling_dot", "A/21."),
+                     ("bad_syntax", "bad(("), ("bad_char", "A/#")]:
+        add(OM("atom_count_%s" % tag, 3, xyz, "atomCount", args=[sel]))
+    add(OM("atom_count_no_selection", 3, xyz, "atomCount",
+           quirk="the selection argument is required: TypeError -> 500 HTML"))
+
+    # --- previewSequences (ProvideSequence plugin, through object_method) --------------
+    add(OM("preview_no_text", 2, "ProvideSequence", "previewSequences"))
+    seq = "ProvideSequence.controlParameters.SEQUENCETEXT"
+    for tag, text in [("fasta_one", FASTA_TEXT),
+                      ("fasta_aligned", ">a first\nMKVL\n>b\nmkva\n"),
+                      ("fasta_unequal", ">a\nMKVLAAG\n>b\nMK V\n"),
+                      ("fasta_bad_letter", ">x\nMK1Z\n"),
+                      ("fasta_x_unequal", ">x\nMKX\n>y\nM\n"),
+                      ("pir", ">P1;rn\nrnase desc\nDVSGTV*\n"),
+                      ("plain", "MKV LLA\nGGT\n")]:
+        add(SET("set_sequence_text_%s" % tag, 2, seq, text))
+        add(OM("preview_%s" % tag, 2, "ProvideSequence", "previewSequences"))
+
+    # --- errors common to every object method ------------------------------------------
+    add(OM("object_method_unknown_name", 1, "ProvideAsuContents.inputData.ASU_CONTENT", "no_such_method",
+           quirk="unknown method name: AttributeError escapes the view -> 500 HTML"))
+    add(OM("object_method_dunder", 1, "ProvideAsuContents.inputData.ASU_CONTENT", "__class__",
+           refused="upstream calls any attribute by name (here it builds a new object and answers 200 {}); "
+                   "i2server calls only the methods in its tables and answers 400"))
+    add(OM("object_method_bad_path", 1, "ProvideAsuContents.inputData.NOSUCH", "molecularWeight",
+           quirk="unknown object path: AttributeError -> 500 HTML"))
+    add(OM("object_method_plugin_unknown", 1, "ProvideAsuContents", "previewSequences",
+           quirk="the plugin has no such method, so the task name is looked up as a path -> 500 HTML"))
+
+    # --- plugin methods: crank2 / shelx ------------------------------------------------
+    add(PM("anomalous_scattering_se", 4, "compute_anomalous_scattering",
+           kwargs={"atom_type": "SE", "wavelength": 0.9793}, known_gap=ANOMALOUS_GAP))
+    add(PM("estimate_substructure_se", 4, "estimate_num_substructure", kwargs={"atom_type": "SE"},
+           deviation=UNLOADED_SEQ))
+    add(PM("estimate_substructure_no_seq", 8, "estimate_num_substructure", kwargs={"atom_type": "S"}))
+    add(PM("estimate_substructure_positional_no_seq", 8, "estimate_num_substructure", args=["I"]))
+    add(PM("estimate_substructure_no_atom_type", 4, "estimate_num_substructure",
+           quirk="a missing argument is a TypeError, answered 500 with its message"))
+
+    # --- plugin methods: ProvideTLS ----------------------------------------------------
+    add(PM("import_tls_from_text_default", 6, "import_tls_from_text"))
+    add(SET("set_tls_text", 3, "ProvideTLS.controlParameters.TLSTEXT", TLS_TEXT + "junk line\nRANGE 'C 5.' 'C x.' all\n"))
+    add(PM("import_tls_from_text_set", 3, "import_tls_from_text"))
+    add(PM("import_tls_from_file", 3, "import_tls_from_file"))
+    add(PM("import_tls_from_file_unset", 6, "import_tls_from_file"))
+    add(PM("suggest_tls_groups", 3, "suggest_tls_groups"))
+    add(PM("suggest_tls_groups_unset", 6, "suggest_tls_groups"))
+    add(PM("plugin_method_unknown_name", 3, "no_such_method", deviation=OWN_MESSAGE))
+    add(PM("plugin_method_other_task", 3, "compute_anomalous_scattering",
+           kwargs={"atom_type": "S", "wavelength": 1.54}, deviation=OWN_MESSAGE))
+    add(PM("plugin_method_unknown_job", 999, "suggest_tls_groups",
+           quirk="Job.DoesNotExist is raised before the view's error handling -> 500 HTML"))
+    add(X("plugin_method_no_name", "POST", "/jobs/3/plugin_method/", J({}),
+          quirk="a missing method_name is a KeyError -> 500 HTML"))
+    # files gone from disk (last: they change the project)
+    add(PM("import_tls_from_file_missing", 3, "import_tls_from_file",
+           remove_file={"project": "methods", "rel_path": "CCP4_IMPORTED_FILES/groups.tls"}))
+    add(PM("suggest_tls_groups_missing", 3, "suggest_tls_groups",
+           remove_file={"project": "methods", "rel_path": "CCP4_IMPORTED_FILES/model.pdb"}))
+    add(OM("atom_count_missing_file", 3, xyz, "atomCount", args=["A/"]))
+    return s
+
+
+# ---------------------------------------------------------------------------
 # Machinery
 # ---------------------------------------------------------------------------
 
@@ -839,8 +1027,9 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--base", default="http://127.0.0.1:8765")
     ap.add_argument("--out", required=True)
-    ap.add_argument("--sequence", choices=["foundation", "uploads", "jobs", "tasks"], default="foundation",
-                    help="foundation.json (default), uploads.json, jobs.json or tasks.json")
+    ap.add_argument("--sequence", choices=["foundation", "uploads", "jobs", "tasks", "methods"],
+                    default="foundation",
+                    help="foundation.json (default), uploads.json, jobs.json, tasks.json or methods.json")
     args = ap.parse_args()
 
     # Refuse to record against a server that is not fresh: ids would not line up.
@@ -855,7 +1044,7 @@ def main():
     project_dirs = {}  # project name -> absolute directory, learned from responses
 
     steps = {"foundation": build_steps, "uploads": build_upload_steps, "jobs": build_jobs_steps,
-             "tasks": build_task_steps}[args.sequence]()
+             "tasks": build_task_steps, "methods": build_methods_steps}[args.sequence]()
     for step in steps:
         name = step["name"]
         assert name not in by_name, "duplicate exchange name " + name
@@ -933,6 +1122,8 @@ def main():
             ex["deviation"] = step["deviation"]
         if step.get("known_gap"):
             ex["known_gap"] = step["known_gap"]
+        if step.get("refused"):
+            ex["refused"] = step["refused"]
         exchanges.append(ex)
         by_name[name] = ex
 

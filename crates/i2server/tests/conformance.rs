@@ -463,6 +463,15 @@ async fn replay(app: &TestApp, rec: &Recording) -> (usize, Vec<String>) {
         let got_status = reply.status.as_u16();
         let mut bad = |m: String| problems.push(format!("{name} ({} {path}): {m}", ex["method"]));
 
+        if let Some(why) = ex.get("refused").and_then(Value::as_str) {
+            // Upstream runs what it should not (any attribute by name): i2server must refuse.
+            if !(400..500).contains(&got_status) {
+                bad(format!(
+                    "i2server must refuse this ({why}); got {got_status}"
+                ));
+            }
+            continue;
+        }
         if want_status == 500 {
             // The reference's own crash: we must answer a clean client error instead.
             if !(400..500).contains(&got_status) {
@@ -653,4 +662,14 @@ async fn tasks_conformance_sqlite() {
 #[tokio::test]
 async fn tasks_conformance_postgres() {
     run(Backend::Postgres, "tasks.json").await;
+}
+
+#[tokio::test]
+async fn methods_conformance_sqlite() {
+    run(Backend::Sqlite, "methods.json").await;
+}
+
+#[tokio::test]
+async fn methods_conformance_postgres() {
+    run(Backend::Postgres, "methods.json").await;
 }

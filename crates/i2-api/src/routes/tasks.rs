@@ -860,9 +860,9 @@ pub async fn i2run_command(
 }
 
 /// `POST jobs/{id}/object_method/` `{object_path, method_name, args?, kwargs?}`: the methods of
-/// parameter objects the web client calls that need no CCP4 program, computed natively
-/// (`i2_tasks::methods`). Any other name is a 400 naming what is available; no name is ever
-/// looked up and called.
+/// parameter objects, file contents and task plugins the web client calls that need no CCP4
+/// program, computed natively (`i2_tasks::methods`). Any other name is a 400 naming what is
+/// available; no name is ever looked up and called.
 pub async fn object_method(
     State(s): State<AppState>,
     Path(id): Path<String>,
@@ -878,6 +878,40 @@ pub async fn object_method(
             "object_path and method_name are required",
         ));
     };
+    let (args, kwargs) = method_arguments(&input)?;
+    run_method(&s, &job, move |env| {
+        i2_tasks::methods::object_method(env, &path, &method, &args, &kwargs)
+    })
+    .await
+}
+
+/// `POST jobs/{id}/plugin_method/` `{method_name, args?, kwargs?}`: the task plugin methods the
+/// web client calls (crank2/shelx, ProvideTLS, ProvideSequence), computed natively where they
+/// need no CCP4 program; any other name is a 400. No name is ever called.
+pub async fn plugin_method(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    input: Input,
+) -> ApiResult<Json<Value>> {
+    input.require_object()?;
+    let job = jobs::fetch_job(&s, &id)
+        .await
+        .map_err(|e| jobs::envelope_404(e, "Job matching query does not exist."))?;
+    let Some(method) = input.str("method_name") else {
+        return Err(ApiError::envelope(
+            StatusCode::BAD_REQUEST,
+            "method_name is required",
+        ));
+    };
+    let (args, kwargs) = method_arguments(&input)?;
+    run_method(&s, &job, move |env| {
+        i2_tasks::methods::plugin_method(env, &method, &args, &kwargs)
+    })
+    .await
+}
+
+/// `args` (a list) and `kwargs` (an object) of a method call; both optional.
+fn method_arguments(input: &Input) -> ApiResult<(Vec<Value>, Value)> {
     let args = match input.get("args") {
         None | Some(Value::Null) => Vec::new(),
         Some(Value::Array(a)) => a.clone(),
@@ -888,38 +922,45 @@ pub async fn object_method(
             ));
         }
     };
-    let kwargs = input.get("kwargs").cloned().unwrap_or(json!({}));
-    let (_, _, params, _) = load_params(&s, &job).await?;
-    let node = params
-        .find_node(&path)
-        .map_err(|e| ApiError::envelope(StatusCode::BAD_REQUEST, e))?;
-    match i2_tasks::methods::call(node, &method, &args, &kwargs) {
+    let kwargs = match input.get("kwargs") {
+        None | Some(Value::Null) => json!({}),
+        Some(v @ Value::Object(_)) => v.clone(),
+        Some(_) => {
+            return Err(ApiError::envelope(
+                StatusCode::BAD_REQUEST,
+                "kwargs must be an object",
+            ));
+        }
+    };
+    Ok((args, kwargs))
+}
+
+/// Load the job's parameters and the project directories of its files, then run `call` with
+/// them (a method reads files, so it runs off the async workers).
+async fn run_method<F>(s: &AppState, job: &RecordRow, call: F) -> ApiResult<Json<Value>>
+where
+    F: FnOnce(&i2_tasks::methods::Env) -> Result<Value, i2_tasks::methods::MethodError>
+        + Send
+        + 'static,
+{
+    let (project, _, params, dir) = load_params(s, job).await?;
+    let dirs = file_project_dirs(s, &project, &params).await?;
+    let root = catalogue(s)?.root().to_path_buf();
+    let task = text(job, &JOB, "task_name");
+    let outcome = tokio::task::spawn_blocking(move || {
+        let file_path = |node: &Value| file_full_path(node, &dirs, &dir).map(PathBuf::from);
+        let env = i2_tasks::methods::Env {
+            task: &task,
+            ccp4i2_root: &root,
+            params: &params,
+            file_path: &file_path,
+        };
+        call(&env)
+    })
+    .await
+    .map_err(|e| ApiError::internal(format!("method call: {e}")))?;
+    match outcome {
         Ok(result) => Ok(Json(json!({"success": true, "data": {"result": result}}))),
         Err(e) => Err(ApiError::envelope(StatusCode::BAD_REQUEST, e.to_string())),
     }
-}
-
-/// `POST jobs/{id}/plugin_method/`: the plugin methods the web client calls
-/// (`compute_anomalous_scattering`, `estimate_num_substructure`, `import_tls_from_file`,
-/// `import_tls_from_text`, `suggest_tls_groups`) need CCP4 libraries or model analysis that
-/// i2server does not have natively: every name is a 400 saying so. No name is ever called.
-pub async fn plugin_method(
-    State(s): State<AppState>,
-    Path(id): Path<String>,
-    input: Input,
-) -> ApiResult<Json<Value>> {
-    input.require_object()?;
-    jobs::fetch_job(&s, &id)
-        .await
-        .map_err(|e| jobs::envelope_404(e, "Job matching query does not exist."))?;
-    let Some(method) = input.str("method_name") else {
-        return Err(ApiError::envelope(
-            StatusCode::BAD_REQUEST,
-            "method_name is required",
-        ));
-    };
-    Err(ApiError::envelope(
-        StatusCode::BAD_REQUEST,
-        format!("Plugin method '{method}' is not available in i2server"),
-    ))
 }
