@@ -50,11 +50,33 @@ impl JobProcess {
     }
 }
 
-/// Start `cmd` in its own process group with stdout and stderr appended to `log`.
+/// How the direct child comes to die with its worker (`PR_SET_PDEATHSIG`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeathSignal {
+    /// Set between fork and exec. A hook there makes the standard library fork the whole
+    /// worker process (about 1 ms for a server's address space) instead of `posix_spawn`.
+    Hook,
+    /// The program sets it on itself first thing (the upstream runner script does, see
+    /// `runner::DEATH_SIGNAL_PROLOGUE`), so the child is started with `posix_spawn`
+    /// (vfork semantics, some 50 µs).
+    SetByChild,
+}
+
+/// Start `cmd` in its own process group with stdout and stderr appended to `log`, the
+/// death signal set between fork and exec.
 ///
 /// Must be called from a long-lived thread (a runtime worker, not a blocking-pool thread):
 /// `PR_SET_PDEATHSIG` fires when the thread that forked the child ends.
-pub fn spawn_group(mut cmd: Command, log: &Path) -> std::io::Result<JobProcess> {
+pub fn spawn_group(cmd: Command, log: &Path) -> std::io::Result<JobProcess> {
+    spawn_group_with(cmd, log, DeathSignal::Hook)
+}
+
+/// [`spawn_group`], saying who sets the death signal.
+pub fn spawn_group_with(
+    mut cmd: Command,
+    log: &Path,
+    death: DeathSignal,
+) -> std::io::Result<JobProcess> {
     use std::os::unix::process::CommandExt;
     let out = std::fs::OpenOptions::new()
         .create(true)
@@ -67,13 +89,15 @@ pub fn spawn_group(mut cmd: Command, log: &Path) -> std::io::Result<JobProcess> 
         .process_group(0);
     #[cfg(target_os = "linux")]
     // SAFETY: only async-signal-safe calls between fork and exec (prctl).
-    unsafe {
-        cmd.pre_exec(|| {
-            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
+    if death == DeathSignal::Hook {
+        unsafe {
+            cmd.pre_exec(|| {
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
     }
     let started = Instant::now();
     let child = cmd.spawn()?;

@@ -40,13 +40,30 @@ pub const JOB_MARKER: &str = "I2SERVER_JOB_UUID";
 /// The cached report of a job, in its directory (the name upstream uses).
 pub const REPORT_FILE: &str = "report_xml.xml";
 
+/// The text of [`DEATH_SIGNAL_PROLOGUE`] (a macro, so `concat!` can put it in front of
+/// [`RUN_THEN_REPORT`]).
+macro_rules! death_signal_prologue {
+    () => {
+        r#"import ctypes as _c, os as _o
+try:
+    _c.CDLL(None, use_errno=True).prctl(1, 9)
+except Exception:
+    pass
+if _o.getppid() == 1:
+    raise SystemExit(1)
+"#
+    };
+}
+
 /// The upstream runner, then the job's report, in one interpreter: what
 /// `python -m django run_job -ju <uuid> -y` and then
 /// `python -m django get_job_report --jobuuid <uuid> --type report --regenerate -o <file>`
 /// do, without starting Python and Django a second time (a second or two per job) between
 /// the job's end and its report. Exits with the runner's own exit code; a report that fails
 /// leaves a traceback in the log and the job's verdict unchanged.
-const RUN_THEN_REPORT: &str = r#"import sys, traceback
+const RUN_THEN_REPORT: &str = concat!(
+    death_signal_prologue!(),
+    r#"import sys, traceback
 import django
 from django.core.management import call_command
 from django.core.management.base import CommandError
@@ -69,7 +86,16 @@ sys.stdout.flush()
 run("get_job_report", "--jobuuid", uuid, "--type", "report", "--regenerate", "-o", report)
 sys.stdout.flush()
 sys.exit(code)
-"#;
+"#
+);
+
+/// First lines of the runner script: die with the worker (`PR_SET_PDEATHSIG`, SIGKILL), set
+/// here rather than between fork and exec so the worker can start the runner with
+/// `posix_spawn` instead of forking itself (see [`crate::process::DeathSignal`]). A runner
+/// whose worker is already gone (re-parented to init) stops at once. Started through a
+/// wrapper that does not `exec` Python, the runner dies with the wrapper instead; a
+/// recovering worker still ends the whole lost process group.
+pub const DEATH_SIGNAL_PROLOGUE: &str = death_signal_prologue!();
 
 #[derive(Debug, Clone)]
 pub enum Runner {
@@ -104,6 +130,14 @@ impl Runner {
     /// upstream runner does, see [`RUN_THEN_REPORT`]); after a crash the worker builds it.
     pub fn builds_report(&self) -> bool {
         matches!(self, Runner::Upstream { .. })
+    }
+
+    /// Who sets the runner's death signal: the upstream runner script sets its own.
+    pub fn death_signal(&self) -> crate::process::DeathSignal {
+        match self {
+            Runner::Upstream { .. } => crate::process::DeathSignal::SetByChild,
+            Runner::Command { .. } => crate::process::DeathSignal::Hook,
+        }
     }
 
     /// Whether the runner writes the job's final status itself (the upstream runner does;
@@ -227,6 +261,44 @@ fn find_on_path(name: &str) -> Option<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The upstream runner is started with `posix_spawn`, without a fork hook: the script's
+    /// prologue must tie it to the thread that started it, as the hook did.
+    #[test]
+    fn runner_prologue_dies_with_the_thread_that_started_it() {
+        use std::io::BufRead;
+        use std::os::unix::process::ExitStatusExt;
+        let py = std::env::var("I2_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
+        let script = format!(
+            "{DEATH_SIGNAL_PROLOGUE}import sys, time\nprint('ready', flush=True)\ntime.sleep(60)\n"
+        );
+        let starter = std::thread::spawn(move || {
+            let mut child = Command::new(py)
+                .args(["-c", &script])
+                .stdout(std::process::Stdio::piped())
+                .spawn()
+                .expect("start python");
+            let mut line = String::new();
+            let out = child.stdout.take().expect("stdout");
+            std::io::BufReader::new(out)
+                .read_line(&mut line)
+                .expect("read");
+            assert_eq!(
+                line.trim(),
+                "ready",
+                "the prologue must not stop a runner whose worker lives"
+            );
+            child
+        });
+        // The starting thread has ended: its child must have been killed.
+        let mut child = starter.join().expect("starter thread");
+        let status = child.wait().expect("wait");
+        assert_eq!(
+            status.signal(),
+            Some(libc::SIGKILL),
+            "runner outlived its starter: {status:?}"
+        );
+    }
     use std::ffi::OsString;
     use std::path::Path;
 

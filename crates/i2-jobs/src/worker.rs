@@ -163,7 +163,7 @@ impl Worker {
         let log = job_dir.join(RUNNER_LOG);
         let attempt_start = SystemTime::now();
         let cmd = self.runner.command(&uuid, &job_dir, &self.env);
-        let mut child = match process::spawn_group(cmd, &log) {
+        let mut child = match process::spawn_group_with(cmd, &log, self.runner.death_signal()) {
             Ok(c) => c,
             Err(e) => {
                 let reason = format!("{e}");
