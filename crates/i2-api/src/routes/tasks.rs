@@ -702,6 +702,14 @@ fn file_full_path(node: &Value, dirs: &HashMap<String, PathBuf>, own: &FsPath) -
     Some(full.to_string_lossy().into_owned())
 }
 
+/// The monomer library the refinement programs read: `$CLIBD_MON`, else the CCP4 suite's.
+fn monomer_library() -> Option<PathBuf> {
+    let var = |n: &str| std::env::var_os(n).filter(|v| !v.is_empty());
+    var("CLIBD_MON")
+        .map(PathBuf::from)
+        .or_else(|| var("CCP4").map(|c| PathBuf::from(c).join("lib/data/monomers")))
+}
+
 async fn validation_report(s: &AppState, id: &str, run_time: bool) -> ApiResult<Json<Value>> {
     let job = jobs::fetch_job(s, id)
         .await
@@ -711,9 +719,11 @@ async fn validation_report(s: &AppState, id: &str, run_time: bool) -> ApiResult<
     let own = projects::project_dir(&project);
     let full_path = |n: &Value| file_full_path(n, &dirs, &own);
     let exists = |p: &str| FsPath::new(p).exists();
+    let monomers = run_time.then(monomer_library).flatten();
     let ctx = i2_tasks::validity::FileContext {
         full_path: &full_path,
         exists: &exists,
+        monomer_dir: monomers.as_deref(),
     };
     let findings = if run_time {
         params.run_time_validity(&ctx)
