@@ -108,9 +108,9 @@ mod tests {
     fn inverse_of_an_oblique_matrix() {
         let o = orthogonalisation(&cell(50.0, 60.0, 70.0, 80.0, 100.0, 110.0)).expect("cell");
         let f = inverse(&o).expect("inverse");
-        for i in 0..3 {
+        for (i, row) in o.iter().enumerate() {
             for j in 0..3 {
-                let p: f64 = (0..3).map(|k| o[i][k] * f[k][j]).sum();
+                let p: f64 = row.iter().zip(&f).map(|(x, fk)| x * fk[j]).sum();
                 let want = if i == j { 1.0 } else { 0.0 };
                 assert!((p - want).abs() < 1e-12, "{i},{j}: {p}");
             }
