@@ -922,6 +922,117 @@ def build_methods_steps():
     add(PM("suggest_tls_groups_missing", 3, "suggest_tls_groups",
            remove_file={"project": "methods", "rel_path": "CCP4_IMPORTED_FILES/model.pdb"}))
     add(OM("atom_count_missing_file", 3, xyz, "atomCount", args=["A/"]))
+# runcheck.json: run_time_validation checks that read the job's files (--sequence runcheck)
+# ---------------------------------------------------------------------------
+
+def _pdb_atom(serial, name, res, seq, x, element, het=False, alt=" "):
+    rec = "HETATM" if het else "ATOM  "
+    name = (" " + name) if len(name) < 4 else name
+    return "%s%5d %-4s%s%3s A%4d    %8.3f%8.3f%8.3f  1.00 20.00          %2s\n" % (
+        rec, serial, name, alt, res, seq, x, 5.0, 5.0, element)
+
+
+def _model(ligands):
+    """A two-residue peptide (ALA, GLY with OXT), then HETATM ligands [(res, seq, [atom names])] and
+    a water."""
+    atoms = [("N", "ALA", 1, "N"), ("CA", "ALA", 1, "C"), ("C", "ALA", 1, "C"), ("O", "ALA", 1, "O"),
+             ("CB", "ALA", 1, "C"), ("N", "GLY", 2, "N"), ("CA", "GLY", 2, "C"), ("C", "GLY", 2, "C"),
+             ("O", "GLY", 2, "O"), ("OXT", "GLY", 2, "O")]
+    text = "CRYST1   64.900   78.320   38.790  90.00  90.00  90.00 P 21 21 21\n"
+    n = 0
+    for i, (name, res, seq, el) in enumerate(atoms):
+        n += 1
+        text += _pdb_atom(n, name, res, seq, 1.0 + i, el)
+    text += "TER\n"
+    for res, seq, names in ligands:
+        for name in names:
+            n += 1
+            text += _pdb_atom(n, name, res, seq, 20.0 + n, name[0], het=True)
+    n += 1
+    text += _pdb_atom(n, "O", "HOH", 201, 40.0, "O", het=True)
+    return text + "END\n"
+
+
+GOL_ATOMS = ["C1", "O1", "C2", "O2", "C3", "O3"]
+# GOL with an atom its dictionary does not name (N9) and without O3; QQ9 is in no library.
+MODEL_LIGANDS_BAD = _model([("GOL", 101, ["C1", "O1", "C2", "O2", "C3", "N9"]), ("QQ9", 102, ["C1", "O1"])])
+MODEL_LIGANDS_OK = _model([("GOL", 101, GOL_ATOMS)])
+MODEL_QQ9 = _model([("QQ9", 102, ["C1", "O1"])])
+QQ9_DICT = """data_comp_list
+loop_
+_chem_comp.id
+_chem_comp.three_letter_code
+_chem_comp.name
+_chem_comp.group
+_chem_comp.number_atoms_all
+_chem_comp.number_atoms_nh
+_chem_comp.desc_level
+QQ9 QQ9 'test ligand' non-polymer 2 2 .
+data_comp_QQ9
+loop_
+_chem_comp_atom.comp_id
+_chem_comp_atom.atom_id
+_chem_comp_atom.type_symbol
+_chem_comp_atom.type_energy
+QQ9 C1 C CH3
+QQ9 O1 O OH1
+loop_
+_chem_comp_bond.comp_id
+_chem_comp_bond.atom_id_1
+_chem_comp_bond.atom_id_2
+_chem_comp_bond.type
+_chem_comp_bond.value_dist
+_chem_comp_bond.value_dist_esd
+QQ9 C1 O1 single 1.43 0.02
+"""
+RUNCHECK_TASKS = ["freerflag", "freerflag", "modelcraft", "prosmart_refmac", "prosmart_refmac", "servalcat_pipe",
+                  "modelcraft"]
+
+
+def build_runcheck_steps():
+    s = []
+    add = s.append
+    add(X("projects_create", "POST", "/projects/", J({"name": "runcheck", "directory": "__default__"})))
+    for i, task in enumerate(RUNCHECK_TASKS, start=1):
+        add(X("create_%d_%s" % (i, task), "POST", "/projects/1/create_task/",
+              J({"task_name": task, "auto_context": False})))
+    fsigf = lambda job, task: UP("upload_fsigf_job%d" % job, job, task + ".inputData.F_SIGF", "rnase25_fsigf.mtz",
+                                 FREER_DATA + "/rnase25_fsigf.mtz", selector="/*/*/[F,SIGF]")
+    freer = lambda job, task: UP("upload_freer_job%d" % job, job, task + ".inputData.FREERFLAG", "rnase25_freer.mtz",
+                                 FREER_DATA + "/rnase25_freer.mtz", selector="/*/*/[FREER]")
+    brap = lambda job, task: UP("upload_brap_imean_job%d" % job, job, task + ".inputData.F_SIGF",
+                                "brap_pk_6A_scaled2.mtz", BRAP_MTZ, selector="/*/*/[IMEAN,SIGIMEAN]")
+    # sameCrystalAs: FREERFLAG names F_SIGF; another crystal's cell fires (210) in modelcraft, the same
+    # crystal passes; freerflag's FREERFLAG also has sameCrystalLevel, which upstream reads as text: the
+    # comparison fails and the pair is skipped, so freerflag never fires
+    add(freer(1, "freerflag"))
+    add(X("run_time_validation_freer_only", "GET", "/jobs/1/run_time_validation/"))
+    add(fsigf(1, "freerflag"))
+    add(X("run_time_validation_same_cell", "GET", "/jobs/1/run_time_validation/"))
+    add(brap(2, "freerflag"))
+    add(freer(2, "freerflag"))
+    add(X("validation_other_cell", "GET", "/jobs/2/validation/"))
+    add(X("run_time_validation_other_cell", "GET", "/jobs/2/run_time_validation/"))
+    add(brap(3, "modelcraft"))
+    add(freer(3, "modelcraft"))
+    add(X("run_time_validation_modelcraft_other_cell", "GET", "/jobs/3/run_time_validation/"))
+    add(fsigf(7, "modelcraft"))
+    add(freer(7, "modelcraft"))
+    add(X("run_time_validation_modelcraft_same_cell", "GET", "/jobs/7/run_time_validation/"))
+    # monomer coverage: blocked by an earlier error, then fired, then passing
+    add(UP("upload_model_bad_job4", 4, "prosmart_refmac.inputData.XYZIN", "ligands.pdb", text=MODEL_LIGANDS_BAD))
+    add(X("run_time_validation_monomers_blocked", "GET", "/jobs/4/run_time_validation/"))
+    add(fsigf(4, "prosmart_refmac"))
+    add(X("run_time_validation_monomers_missing", "GET", "/jobs/4/run_time_validation/"))
+    add(X("validation_monomers_missing", "GET", "/jobs/4/validation/"))
+    add(fsigf(5, "prosmart_refmac"))
+    add(freer(5, "prosmart_refmac"))
+    add(UP("upload_model_ok_job5", 5, "prosmart_refmac.inputData.XYZIN", "glycerol.pdb", text=MODEL_LIGANDS_OK))
+    add(X("run_time_validation_monomers_covered", "GET", "/jobs/5/run_time_validation/"))
+    add(UP("upload_model_qq9_job6", 6, "servalcat_pipe.inputData.XYZIN", "qq9.pdb", text=MODEL_QQ9))
+    add(X("run_time_validation_servalcat_no_dictionary", "GET", "/jobs/6/run_time_validation/"))
+    add(UP("upload_dict_qq9_job6", 6, "servalcat_pipe.inputData.DICT_LIST[0]", "QQ9.cif", text=QQ9_DICT))
+    add(X("run_time_validation_servalcat_with_dictionary", "GET", "/jobs/6/run_time_validation/"))
     return s
 
 
@@ -1027,9 +1138,10 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--base", default="http://127.0.0.1:8765")
     ap.add_argument("--out", required=True)
-    ap.add_argument("--sequence", choices=["foundation", "uploads", "jobs", "tasks", "methods"],
+    ap.add_argument("--sequence", choices=["foundation", "uploads", "jobs", "tasks", "methods", "runcheck"],
                     default="foundation",
-                    help="foundation.json (default), uploads.json, jobs.json, tasks.json or methods.json")
+                    help="foundation.json (default), uploads.json, jobs.json, tasks.json, methods.json or "
+                         "runcheck.json")
     args = ap.parse_args()
 
     # Refuse to record against a server that is not fresh: ids would not line up.
@@ -1044,7 +1156,8 @@ def main():
     project_dirs = {}  # project name -> absolute directory, learned from responses
 
     steps = {"foundation": build_steps, "uploads": build_upload_steps, "jobs": build_jobs_steps,
-             "tasks": build_task_steps, "methods": build_methods_steps}[args.sequence]()
+             "tasks": build_task_steps, "methods": build_methods_steps,
+             "runcheck": build_runcheck_steps}[args.sequence]()
     for step in steps:
         name = step["name"]
         assert name not in by_name, "duplicate exchange name " + name

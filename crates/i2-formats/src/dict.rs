@@ -32,7 +32,10 @@ pub struct Bond {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Monomer {
     pub code: String,
+    /// Non-hydrogen atom names, in file order.
     pub atoms: Vec<String>,
+    /// Hydrogen atom names (a model's hydrogens are restrained only when named here).
+    pub hydrogens: Vec<String>,
     pub bonds: Vec<Bond>,
 }
 
@@ -139,9 +142,12 @@ fn bond_kind(v: Option<&CifValue>) -> std::result::Result<&'static str, ()> {
 fn monomer(code: &str, b: &Block) -> Option<Monomer> {
     let rows = b.table("_chem_comp_atom.", &["atom_id", "type_symbol"]);
     let mut atoms = Vec::new();
+    let mut hydrogens = Vec::new();
     for r in &rows {
         let (id, el) = (r.first()?, r.get(1)?);
-        if !el.text.trim().eq_ignore_ascii_case("h") {
+        if el.text.trim().eq_ignore_ascii_case("h") {
+            hydrogens.push(id.text.clone());
+        } else {
             atoms.push(id.text.clone());
         }
     }
@@ -170,6 +176,7 @@ fn monomer(code: &str, b: &Block) -> Option<Monomer> {
     Some(Monomer {
         code: code.to_string(),
         atoms,
+        hydrogens,
         bonds,
     })
 }
@@ -198,6 +205,7 @@ mod tests {
         assert_eq!(s.desc_level, None);
         let m = &d.monomers[0];
         assert_eq!(m.atoms, vec!["O5'", "C1"]);
+        assert_eq!(m.hydrogens, vec!["H1"]);
         assert_eq!(m.bonds.len(), 2);
         assert_eq!(m.bonds[1].kind, "deloc");
         let bad = parse(

@@ -21,6 +21,8 @@ pub struct Catalogue {
     classes: Classes,
     /// Parsed definitions by task name.
     defs: Arc<Mutex<HashMap<String, Arc<TaskDef>>>>,
+    /// The package version, read once (every params file header names it).
+    version: Arc<std::sync::OnceLock<Option<String>>>,
 }
 
 impl Catalogue {
@@ -50,12 +52,15 @@ impl Catalogue {
             tasks,
             classes,
             defs: Default::default(),
+            version: Default::default(),
         })
     }
 
     /// The ccp4i2 version of the installation (`ccp4iVersion` of params files).
     pub fn version(&self) -> Option<String> {
-        crate::classes::package_version(&self.root)
+        self.version
+            .get_or_init(|| crate::classes::package_version(&self.root))
+            .clone()
     }
 
     pub fn classes(&self) -> &Classes {
@@ -128,14 +133,24 @@ impl Catalogue {
     /// The task's def.xml with its includes resolved, parsed once and kept (the installation is
     /// read-only while it is served).
     pub fn definition(&self, name: &str) -> Result<TaskDef> {
+        self.definition_shared(name).map(|d| TaskDef::clone(&d))
+    }
+
+    /// [`Catalogue::definition`] without the copy: the parsed definition, shared (a copy of
+    /// the expanded document and container tree costs more than the rest of creating a job).
+    pub fn definition_shared(&self, name: &str) -> Result<Arc<TaskDef>> {
         if let Ok(cache) = self.defs.lock()
             && let Some(def) = cache.get(name)
         {
-            return Ok(TaskDef::clone(def));
+            return Ok(def.clone());
         }
-        let def = TaskDef::load(&self.def_xml_path(name)?, &self.root, self.classes.clone())?;
+        let def = Arc::new(TaskDef::load(
+            &self.def_xml_path(name)?,
+            &self.root,
+            self.classes.clone(),
+        )?);
         if let Ok(mut cache) = self.defs.lock() {
-            cache.insert(name.to_string(), Arc::new(def.clone()));
+            cache.insert(name.to_string(), def.clone());
         }
         Ok(def)
     }

@@ -29,7 +29,14 @@ pub struct TaskDef {
     /// Fresh container JSON per rooting task name, built once: the definition never changes and
     /// building it is the bulk of creating a job. Shared by clones of the definition.
     pub(crate) fresh: FreshCache,
+    /// The rendered body of a fresh job's `input_params.xml` per task name (see
+    /// [`TaskDef::input_params_xml`]).
+    pub(crate) fresh_xml: FreshXmlCache,
 }
+
+/// See [`TaskDef::fresh_xml`].
+pub(crate) type FreshXmlCache =
+    std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, std::sync::Arc<str>>>>;
 
 /// See [`TaskDef::fresh`].
 pub(crate) type FreshCache =
@@ -152,6 +159,7 @@ impl TaskDef {
             root,
             classes,
             fresh: FreshCache::default(),
+            fresh_xml: FreshXmlCache::default(),
         }
     }
 

@@ -381,6 +381,29 @@ impl JobParams {
         Ok(item_path)
     }
 
+    /// For a path ending in `LIST[n]` where the list has exactly `n` items, appends the item
+    /// (upstream's `upload_file_param` into the next free list position extends the list).
+    /// Any other path is left alone.
+    pub fn extend_list_to(&mut self, object_path: &str) -> Result<(), String> {
+        let Some((list, rest)) = object_path.rsplit_once('[') else {
+            return Ok(());
+        };
+        let Some(n) = rest.strip_suffix(']').and_then(|d| d.parse::<usize>().ok()) else {
+            return Ok(());
+        };
+        let len = match self.find_node(list) {
+            Ok(node) => match node.get("_value") {
+                Some(Value::Array(items)) if node.get("_subItem").is_some() => items.len(),
+                _ => return Ok(()),
+            },
+            Err(_) => return Ok(()),
+        };
+        if n == len {
+            self.append_item(list)?;
+        }
+        Ok(())
+    }
+
     /// Assigns the parts of a file parameter (or any composite) from a dict, as upstream's
     /// `set(dict)` does; parts not in `parts` keep their values.
     pub fn set_parts(

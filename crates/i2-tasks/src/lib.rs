@@ -20,7 +20,8 @@
 //!   `set_parameter` / `get_parameter` endpoints), [`JobParams::to_xml`];
 //!   [`TaskDef::container_json_with_values`].
 //! - [`validity`]: upstream's parameter validation ([`JobParams::validity`], the `validation/`
-//!   endpoints) and its `<errorReportList>` document.
+//!   endpoints) and its `<errorReportList>` document; [`runtime`]: the run-time checks that
+//!   read files (`sameCrystalAs` unit cells, monomer dictionary coverage).
 //! - [`whatnext`]: a plugin's `WHATNEXT` from its source ([`Catalogue::what_next`]).
 //! - [`methods`]: the `object_method/` calls computed natively.
 //! - [`params`]: reading params files ([`params::ParamsFile`]): header and values by path.
@@ -48,6 +49,7 @@ pub mod methods;
 pub mod params;
 pub mod paramsxml;
 pub mod registry;
+pub mod runtime;
 pub mod validity;
 pub mod whatnext;
 pub mod xml;

@@ -116,15 +116,30 @@ struct Node {
 impl TaskDef {
     /// The `input_params.xml` upstream writes when a job of this task is created.
     pub fn input_params_xml(&self, header: &HeaderInfo) -> String {
-        let container = self.container_json_shared(&header.task_name);
-        write_params(
-            header,
+        assemble(header, &self.fresh_body_xml(&header.task_name))
+    }
+
+    /// The `<ccp4i2_body>` of a fresh job's file: the same for every job of a task, so it is
+    /// rendered once per task name and shared (only the header differs between jobs).
+    fn fresh_body_xml(&self, task_name: &str) -> std::sync::Arc<str> {
+        if let Ok(cache) = self.fresh_xml.lock()
+            && let Some(b) = cache.get(task_name)
+        {
+            return b.clone();
+        }
+        let container = self.container_json_shared(task_name);
+        let body: std::sync::Arc<str> = body_xml(
             &container,
             Selection {
                 is_set: &|_| false,
                 fresh: true,
             },
         )
+        .into();
+        if let Ok(mut cache) = self.fresh_xml.lock() {
+            cache.insert(task_name.to_string(), body.clone());
+        }
+        body
     }
 }
 
@@ -142,6 +157,11 @@ pub(crate) struct Selection<'a> {
 /// lists with items. After a change: in every container the set parameters (composites with their
 /// set parts, files when their `baseName` is set, lists with items). `guiAdmin.jobStatus` always.
 pub(crate) fn write_params(header: &HeaderInfo, container: &Value, sel: Selection) -> String {
+    assemble(header, &body_xml(container, sel))
+}
+
+/// The `<ccp4i2_body>` element of [`write_params`], indented one level.
+fn body_xml(container: &Value, sel: Selection) -> String {
     let mut body = Vec::new();
     for (name, node) in children_of(container) {
         body.push(match name {
@@ -169,7 +189,18 @@ pub(crate) fn write_params(header: &HeaderInfo, container: &Value, sel: Selectio
         // After a change upstream leaves out containers with nothing set.
         body.retain(|n| !n.children.is_empty());
     }
-    params_document(header, body)
+    render_body(body)
+}
+
+fn render_body(children: Vec<Node>) -> String {
+    let body = Node {
+        tag: "ccp4i2_body".into(),
+        text: None,
+        children,
+    };
+    let mut out = String::new();
+    write_node(&body, 1, &mut out);
+    out
 }
 
 /// A parameter file with every parameter of every container and its current value (what
@@ -179,10 +210,11 @@ pub(crate) fn write_all_params(header: &HeaderInfo, container: &Value) -> String
         .into_iter()
         .map(|(name, node)| everything(name, node))
         .collect();
-    params_document(header, body)
+    assemble(header, &render_body(body))
 }
 
-fn params_document(h: &HeaderInfo, body: Vec<Node>) -> String {
+/// A whole parameter file: declaration, root, the header from `h`, then `body_xml`.
+fn assemble(h: &HeaderInfo, body_xml: &str) -> String {
     let fields = [
         ("function", "PARAMS"),
         ("userId", h.user.as_str()),
@@ -204,17 +236,13 @@ fn params_document(h: &HeaderInfo, body: Vec<Node>) -> String {
             .map(|(k, v)| leaf(k, Some((*v).to_string())))
             .collect(),
     };
-    let body = Node {
-        tag: "ccp4i2_body".into(),
-        text: None,
-        children: body,
-    };
-    let mut out = String::from("<?xml version='1.0' encoding='utf-8'?>\n");
+    let mut out = String::with_capacity(body_xml.len() + 1024);
+    out.push_str("<?xml version='1.0' encoding='utf-8'?>\n");
     out.push_str(&format!(
         "<ns0:ccp4i2 xmlns:ns0=\"{CCP4_NS}\" xmlns:ccp4=\"{CCP4_NS}\">\n"
     ));
     write_node(&header, 1, &mut out);
-    write_node(&body, 1, &mut out);
+    out.push_str(body_xml);
     out.push_str("</ns0:ccp4i2>\n");
     out
 }

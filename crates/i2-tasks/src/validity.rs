@@ -55,11 +55,12 @@ pub struct Finding {
     pub object_path: String,
 }
 
-/// Where files are: the full path of a file parameter (`None` when no file is set), and
-/// whether a path exists.
+/// Where files are: the full path of a file parameter (`None` when no file is set), whether
+/// a path exists, and the monomer library directory (`$CLIBD_MON`) for the run-time checks.
 pub struct FileContext<'a> {
     pub full_path: &'a dyn Fn(&Value) -> Option<String>,
     pub exists: &'a dyn Fn(&str) -> bool,
+    pub monomer_dir: Option<&'a std::path::Path>,
 }
 
 impl JobParams {
@@ -77,11 +78,11 @@ impl JobParams {
         task_rules(self, out)
     }
 
-    /// `runTimeValidity()`: [`JobParams::validity`] plus the pre-flight checks. Upstream's extra
-    /// checks (unit cells of `sameCrystalAs` partners, monomer dictionary coverage) need both
-    /// files set and read; they are not made here.
+    /// `runTimeValidity()`: [`JobParams::validity`] plus the pre-flight checks that read the
+    /// job's files (unit cells of `sameCrystalAs` partners, monomer dictionary coverage; see
+    /// [`crate::runtime`]).
     pub fn run_time_validity(&self, files: &FileContext) -> Vec<Finding> {
-        self.validity(files)
+        crate::runtime::run_time_findings(self, files, self.validity(files))
     }
 
     /// Is the scalar at `node` set (explicitly or by a default)?

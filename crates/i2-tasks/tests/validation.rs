@@ -43,6 +43,7 @@ fn fresh_job_validation_matches_reference() {
     let ctx = FileContext {
         full_path: &no_path,
         exists: &exists,
+        monomer_dir: None,
     };
     let tasks = rec["tasks"].as_object().expect("tasks");
     let (mut ok, mut bad) = (Vec::new(), Vec::new());

@@ -197,9 +197,15 @@ pub const VARIABLES: &[Variable] = &[
     ),
     v(
         "CCP4",
-        Worker,
+        Both,
         Optional,
-        "the CCP4 suite (runner and doctor)",
+        "the CCP4 suite (runner, doctor; its monomer library for run-time validation)",
+    ),
+    v(
+        "CLIBD_MON",
+        Both,
+        Optional,
+        "monomer library: run-time validation reads it, the runner passes it on",
     ),
     v("I2SERVER_LEASE_SECS", Worker, Optional, "job lease length"),
     v(
@@ -247,10 +253,6 @@ pub const NOT_CONFIGURATION: &[(&str, &str)] = &[
         "a def.xml placeholder, not an environment variable",
     ),
     ("CLIBD", "passed through to the runner from the CCP4 setup"),
-    (
-        "CLIBD_MON",
-        "passed through to the runner from the CCP4 setup",
-    ),
 ];
 
 /// The variable called `name`, if i2server reads it.

@@ -673,3 +673,28 @@ async fn methods_conformance_sqlite() {
 async fn methods_conformance_postgres() {
     run(Backend::Postgres, "methods.json").await;
 }
+
+/// The run-time checks read `$CLIBD_MON` (the reference was recorded with the monomer library
+/// scripts/test.sh builds): fail, not skip, without it.
+fn require_monomer_library() {
+    let dir = std::env::var_os("CLIBD_MON").unwrap_or_else(|| {
+        panic!("CLIBD_MON is not set: run with scripts/test.sh (it builds the monomer library)")
+    });
+    assert!(
+        std::path::Path::new(&dir).join("g/GOL.cif").is_file(),
+        "CLIBD_MON={} is not a monomer library (scripts/test.sh builds one)",
+        dir.to_string_lossy()
+    );
+}
+
+#[tokio::test]
+async fn runcheck_conformance_sqlite() {
+    require_monomer_library();
+    run(Backend::Sqlite, "runcheck.json").await;
+}
+
+#[tokio::test]
+async fn runcheck_conformance_postgres() {
+    require_monomer_library();
+    run(Backend::Postgres, "runcheck.json").await;
+}

@@ -46,8 +46,9 @@ pub fn catalogue(s: &AppState) -> ApiResult<&Catalogue> {
     }
 }
 
-fn definition(cat: &Catalogue, task: &str) -> ApiResult<TaskDef> {
-    cat.definition(task).map_err(|e| {
+/// The task's parsed definition, shared (never copied per request).
+fn definition(cat: &Catalogue, task: &str) -> ApiResult<std::sync::Arc<TaskDef>> {
+    cat.definition_shared(task).map_err(|e| {
         ApiError::envelope(
             StatusCode::BAD_REQUEST,
             format!("Task '{task}' cannot be loaded: {e}"),
@@ -179,8 +180,10 @@ pub async fn create_task(
     std::fs::create_dir_all(&dir)
         .map_err(|e| ApiError::internal(format!("creating {}: {e}", dir.display())))?;
     let header = header_for(&s, &project, &job);
-    let mut params = JobParams::fresh(&def, &task);
-    let mut xml = def.input_params_xml(&header);
+    // The job's parameters are built only when something changes them; otherwise the file is
+    // the task's shared fresh body under this job's header.
+    let mut params: Option<JobParams> = None;
+    let mut changed = false;
     // Inputs from an earlier job: the one named, else (unless `auto_context` is false) the
     // project's latest top-level job.
     let job_id = job.pk().as_i64().unwrap_or_default();
@@ -203,16 +206,15 @@ pub async fn create_task(
             Some(u) => job_id_by_uuid(&s, u).await?,
             None => files.latest_top_job(job_id),
         };
-        if let Some(ctx) = context
-            && fill_from_context(&mut params, &files, ctx) > 0
-        {
-            xml = params.to_fresh_xml(&header);
+        if let Some(ctx) = context {
+            let p = params.get_or_insert_with(|| JobParams::fresh(&def, &task));
+            changed |= fill_from_context(p, &files, ctx) > 0;
         }
     }
     // `input_params` names parameters of `inputData` (others are ignored, as upstream does);
     // they override what the context gave.
     if let Some(Value::Object(given)) = input.get("input_params") {
-        let mut changed = false;
+        let params = params.get_or_insert_with(|| JobParams::fresh(&def, &task));
         for (k, v) in given {
             let path = format!("{task}.container.inputData.{k}");
             let known = params.find_node(&path).is_ok_and(|n| {
@@ -230,12 +232,14 @@ pub async fn create_task(
                 }
             }
         }
-        if changed {
-            xml = params.to_fresh_xml(&header);
-        }
     }
+    let xml = match &params {
+        Some(p) if changed => p.to_fresh_xml(&header),
+        _ => def.input_params_xml(&header),
+    };
     write_atomic(&dir.join(INPUT_PARAMS), &xml)?;
-    let body = jobs::job_json(&mut s.conn(), &job).await?;
+    // A job just created has no performance indicators and no queue entry: no query needed.
+    let body = Value::Object(jobs::job_map(&job, Default::default()));
     Ok(Json(json!({"success": true, "data": {"new_job": body}})))
 }
 
@@ -304,7 +308,7 @@ fn drf_pk(row: &RecordRow) -> Arg {
 async fn load_params(
     s: &AppState,
     job: &RecordRow,
-) -> ApiResult<(RecordRow, TaskDef, JobParams, PathBuf)> {
+) -> ApiResult<(RecordRow, std::sync::Arc<TaskDef>, JobParams, PathBuf)> {
     let project = project_of(s, job).await?;
     let task = text(job, &JOB, "task_name");
     let def = definition(catalogue(s)?, &task)?;
@@ -702,6 +706,14 @@ fn file_full_path(node: &Value, dirs: &HashMap<String, PathBuf>, own: &FsPath) -
     Some(full.to_string_lossy().into_owned())
 }
 
+/// The monomer library the refinement programs read: `$CLIBD_MON`, else the CCP4 suite's.
+fn monomer_library() -> Option<PathBuf> {
+    let var = |n: &str| std::env::var_os(n).filter(|v| !v.is_empty());
+    var("CLIBD_MON")
+        .map(PathBuf::from)
+        .or_else(|| var("CCP4").map(|c| PathBuf::from(c).join("lib/data/monomers")))
+}
+
 async fn validation_report(s: &AppState, id: &str, run_time: bool) -> ApiResult<Json<Value>> {
     let job = jobs::fetch_job(s, id)
         .await
@@ -711,9 +723,11 @@ async fn validation_report(s: &AppState, id: &str, run_time: bool) -> ApiResult<
     let own = projects::project_dir(&project);
     let full_path = |n: &Value| file_full_path(n, &dirs, &own);
     let exists = |p: &str| FsPath::new(p).exists();
+    let monomers = run_time.then(monomer_library).flatten();
     let ctx = i2_tasks::validity::FileContext {
         full_path: &full_path,
         exists: &exists,
+        monomer_dir: monomers.as_deref(),
     };
     let findings = if run_time {
         params.run_time_validity(&ctx)

@@ -137,6 +137,7 @@ async fn import(
     let jid = job.pk().as_i64().unwrap_or_default();
     let (params_project, mut params) = tasks::load_job_params(s, job).await?;
     let _ = params_project;
+    params.extend_list_to(&object_path).map_err(bad)?;
     let node = params.find_node(&object_path).map_err(bad)?;
     let class = node
         .get("_class")
