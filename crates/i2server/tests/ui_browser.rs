@@ -16,7 +16,6 @@ mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
 use common::*;
 use serde_json::Value;
@@ -66,12 +65,6 @@ fn get_json(port: u16, path: &str) -> Value {
     serde_json::from_str(&body).unwrap_or_else(|e| panic!("GET {path}: not JSON ({e}): {body}"))
 }
 
-fn tail(path: &Path) -> String {
-    let text = std::fs::read_to_string(path).unwrap_or_default();
-    let start = text.len().saturating_sub(4000);
-    text.get(start..).unwrap_or("").to_string()
-}
-
 #[test]
 fn freerflag_in_the_browser() {
     let Some(py) = upstream_python() else { return };
@@ -80,31 +73,7 @@ fn freerflag_in_the_browser() {
     };
     let home = tempfile::tempdir().expect("tempdir");
     let port = free_port();
-    let log = std::fs::File::create(home.path().join("server.log")).expect("log");
-    let child = Command::new(env!("CARGO_BIN_EXE_i2server"))
-        .args(["serve", "--port", &port.to_string(), "--workers", "1"])
-        .env("CCP4I2_HOME", home.path())
-        .env("CCP4I2_PYTHON", &py)
-        .env("I2SERVER_LOG", "warn")
-        .env_remove("DATABASE_URL")
-        .env_remove("CCP4I2_PROJECTS_DIR")
-        .env_remove("CCP4I2_DB_FILE")
-        .stdout(log.try_clone().expect("log"))
-        .stderr(log)
-        .spawn()
-        .expect("spawn i2server");
-    let _server = Child(child);
-    assert!(
-        wait_healthy(port, "/api/ccp4i2/health/", 30),
-        "i2server did not become healthy: {}",
-        tail(&home.path().join("server.log"))
-    );
-    // The catalogue loads in the background (the first time it builds a class cache).
-    let deadline = Instant::now() + Duration::from_secs(180);
-    while http_get(port, "/api/ccp4i2/task_lookup/").map(|r| r.0) != Some(200) {
-        assert!(Instant::now() < deadline, "the task catalogue never loaded");
-        std::thread::sleep(Duration::from_millis(300));
-    }
+    let _server = serve_for_browser(home.path(), port, &py, &[], http_get);
 
     let shots = target_dir().join("ui-screenshots");
     std::fs::create_dir_all(&shots).expect("screenshot dir");

@@ -60,48 +60,12 @@ fn firefox_tools() -> Option<(PathBuf, PathBuf)> {
     Some((firefox, gecko))
 }
 
-fn tail(path: &Path) -> String {
-    let text = std::fs::read_to_string(path).unwrap_or_default();
-    let start = text.len().saturating_sub(4000);
-    text.get(start..).unwrap_or("").to_string()
-}
-
 const TOKEN: &str = "firefox-desk-token-7d3e";
 
 /// `GET path` with the session token (the test's own checks, outside the browser).
 fn api_get(port: u16, path: &str) -> Option<(u16, String)> {
-    use std::io::{Read, Write};
-    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(30))).ok()?;
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {TOKEN}\r\nAccept-Encoding: identity\r\nConnection: close\r\n\r\n"
-    )
-    .ok()?;
-    let mut buf = Vec::new();
-    s.read_to_end(&mut buf).ok()?;
-    let text = String::from_utf8_lossy(&buf).into_owned();
-    let status = text.split_whitespace().nth(1)?.parse().ok()?;
-    let (head, body) = text.split_once("\r\n\r\n")?;
-    let body = if head
-        .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked")
-    {
-        let mut out = String::new();
-        let mut rest = body;
-        while let Some((size, after)) = rest.split_once("\r\n") {
-            let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
-            if n == 0 || after.len() < n {
-                break;
-            }
-            out.push_str(&after[..n]);
-            rest = after[n..].trim_start_matches("\r\n");
-        }
-        out
-    } else {
-        body.to_string()
-    };
-    Some((status, body))
+    let auth = format!("Authorization: Bearer {TOKEN}\r\nAccept-Encoding: identity\r\n");
+    http_get_with(port, path, &auth, Duration::from_secs(30))
 }
 
 /// Sign in on the page the browser was sent to: a wrong token first (refused), then the
@@ -273,31 +237,13 @@ fn freerflag_in_firefox() {
     };
     let home = tempfile::tempdir().expect("tempdir");
     let port = free_port();
-    let log = std::fs::File::create(home.path().join("server.log")).expect("log");
-    let server = Command::new(env!("CARGO_BIN_EXE_i2server"))
-        .args(["serve", "--port", &port.to_string(), "--workers", "1"])
-        .env("CCP4I2_HOME", home.path())
-        .env("CCP4I2_PYTHON", &py)
-        .env("CCP4I2_LOCAL_SESSION_TOKEN", TOKEN)
-        .env("I2SERVER_LOG", "warn")
-        .env_remove("DATABASE_URL")
-        .env_remove("CCP4I2_PROJECTS_DIR")
-        .env_remove("CCP4I2_DB_FILE")
-        .stdout(log.try_clone().expect("log"))
-        .stderr(log)
-        .spawn()
-        .expect("spawn i2server");
-    let _server = Child(server);
-    assert!(
-        wait_healthy(port, "/api/ccp4i2/health/", 30),
-        "i2server did not become healthy: {}",
-        tail(&home.path().join("server.log"))
+    let _server = serve_for_browser(
+        home.path(),
+        port,
+        &py,
+        &[("CCP4I2_LOCAL_SESSION_TOKEN", TOKEN)],
+        api_get,
     );
-    let deadline = Instant::now() + Duration::from_secs(180);
-    while api_get(port, "/api/ccp4i2/task_lookup/").map(|r| r.0) != Some(200) {
-        assert!(Instant::now() < deadline, "the task catalogue never loaded");
-        std::thread::sleep(Duration::from_millis(300));
-    }
 
     // geckodriver and Firefox get a home and profile directory of their own, in the tempdir.
     let fox_home = home.path().join("firefox-home");

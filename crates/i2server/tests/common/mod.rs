@@ -349,36 +349,43 @@ pub fn free_port() -> u16 {
 
 /// A minimal HTTP/1.1 GET over loopback (no client library needed): status and body.
 pub fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
+    http_get_with(port, path, "", std::time::Duration::from_secs(10))
+}
+
+/// [`http_get`] with extra header lines (each ending in `\r\n`) and a read timeout.
+pub fn http_get_with(
+    port: u16,
+    path: &str,
+    headers: &str,
+    timeout: std::time::Duration,
+) -> Option<(u16, String)> {
     use std::io::{Read, Write};
     let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
-    s.set_read_timeout(Some(std::time::Duration::from_secs(10)))
-        .ok()?;
+    s.set_read_timeout(Some(timeout)).ok()?;
     write!(
         s,
-        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{headers}Connection: close\r\n\r\n"
     )
     .ok()?;
     let mut buf = Vec::new();
     s.read_to_end(&mut buf).ok()?;
     let text = String::from_utf8_lossy(&buf).into_owned();
     let status = text.split_whitespace().nth(1)?.parse().ok()?;
-    let body = text
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
-        .unwrap_or_default();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((text.as_str(), ""));
     // Bodies here are small JSON; undo chunked framing if present.
-    let body = if text
+    let body = if head
         .to_ascii_lowercase()
         .contains("transfer-encoding: chunked")
     {
-        dechunk(&body)
+        dechunk(body)
     } else {
-        body
+        body.to_string()
     };
     Some((status, body))
 }
 
-fn dechunk(s: &str) -> String {
+/// The payload of a `Transfer-Encoding: chunked` body.
+pub fn dechunk(s: &str) -> String {
     let mut out = String::new();
     let mut rest = s;
     while let Some((size, after)) = rest.split_once("\r\n") {
@@ -406,6 +413,57 @@ pub fn wait_healthy(port: u16, path: &str, secs: u64) -> bool {
 
 /// A child process killed when dropped.
 pub struct Child(pub std::process::Child);
+
+/// The last 4,000 bytes of a log file (for failure messages).
+pub fn tail(path: &Path) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let start = text.len().saturating_sub(4000);
+    text.get(start..).unwrap_or("").to_string()
+}
+
+/// `i2server serve` as the browser tests run it: SQLite and projects under `home`, one
+/// embedded worker with the upstream runner `py`, `extra_env` on top, output in
+/// `home/server.log`. Returns once the server is healthy and its task catalogue has loaded
+/// (`get` fetches a path, with whatever credentials the server needs); the server ends
+/// when the guard drops.
+pub fn serve_for_browser(
+    home: &Path,
+    port: u16,
+    py: &Path,
+    extra_env: &[(&str, &str)],
+    get: impl Fn(u16, &str) -> Option<(u16, String)>,
+) -> Child {
+    let log = std::fs::File::create(home.join("server.log")).expect("log");
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_i2server"))
+        .args(["serve", "--port", &port.to_string(), "--workers", "1"])
+        .env("CCP4I2_HOME", home)
+        .env("CCP4I2_PYTHON", py)
+        .env("I2SERVER_LOG", "warn")
+        .envs(extra_env.iter().copied())
+        .env_remove("DATABASE_URL")
+        .env_remove("CCP4I2_PROJECTS_DIR")
+        .env_remove("CCP4I2_DB_FILE")
+        .stdout(log.try_clone().expect("log"))
+        .stderr(log)
+        .spawn()
+        .expect("spawn i2server");
+    let server = Child(child);
+    assert!(
+        wait_healthy(port, "/api/ccp4i2/health/", 30),
+        "i2server did not become healthy: {}",
+        tail(&home.join("server.log"))
+    );
+    // The catalogue loads in the background (the first time it builds a class cache).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(180);
+    while get(port, "/api/ccp4i2/task_lookup/").map(|r| r.0) != Some(200) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the task catalogue never loaded"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(300));
+    }
+    server
+}
 
 impl Drop for Child {
     fn drop(&mut self) {

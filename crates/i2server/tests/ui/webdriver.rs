@@ -35,7 +35,7 @@ fn call(port: u16, method: &str, path: &str, body: Option<&Value>) -> Result<Val
         .to_ascii_lowercase()
         .contains("transfer-encoding: chunked")
     {
-        dechunk(payload)
+        crate::common::dechunk(payload)
     } else {
         payload.to_string()
     };
@@ -47,20 +47,6 @@ fn call(port: u16, method: &str, path: &str, body: Option<&Value>) -> Result<Val
         return Err(format!("{method} {path}: {err}: {msg}"));
     }
     Ok(value)
-}
-
-fn dechunk(s: &str) -> String {
-    let mut out = String::new();
-    let mut rest = s;
-    while let Some((size, after)) = rest.split_once("\r\n") {
-        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
-        if n == 0 || after.len() < n {
-            break;
-        }
-        out.push_str(&after[..n]);
-        rest = after[n..].trim_start_matches("\r\n");
-    }
-    out
 }
 
 /// Whether the driver on `port` answers `GET /status` as ready, polled up to `secs`.
