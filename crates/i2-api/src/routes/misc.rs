@@ -46,12 +46,24 @@ pub static PROJECT_EXPORTS: Resource = Resource {
     filters: &[("project", "project_id")],
 };
 
+/// How long `health/` waits for the database. A probe must get an answer even when the
+/// pool is exhausted or the database server stops answering (its default wait would be the
+/// pool's 15 s checkout timeout, longer than the probes' own).
+pub const HEALTH_DB_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
+
 pub async fn health(State(s): State<AppState>) -> Response {
-    match s.db.ping().await {
+    let checked = match tokio::time::timeout(HEALTH_DB_TIMEOUT, s.db.ping()).await {
+        Ok(r) => r.map_err(|e| e.to_string()),
+        Err(_) => Err(format!(
+            "the database did not answer within {} s",
+            HEALTH_DB_TIMEOUT.as_secs()
+        )),
+    };
+    match checked {
         Ok(()) => Json(json!({"status": "healthy", "service": "ccp4i2-django-api", "database": "connected"})).into_response(),
         Err(e) => (
             StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({"status": "unhealthy", "service": "ccp4i2-django-api", "database": "disconnected", "error": e.to_string()})),
+            Json(json!({"status": "unhealthy", "service": "ccp4i2-django-api", "database": "disconnected", "error": e})),
         )
             .into_response(),
     }
