@@ -1095,8 +1095,10 @@ fn plain_value(node: &Value) -> Value {
                 .map(|(k, v)| (k.to_string(), plain_value(v)))
                 .collect(),
         ),
-        Some(Value::Array(items)) if items.is_empty() => Value::Object(Map::new()),
-        Some(Value::Array(items)) => Value::Array(items.iter().map(plain_value).collect()),
+        // Upstream answers a list with `{}` whatever it holds (checked against the reference
+        // with lists of strings, of ASU sequences and of files, empty and filled); clients
+        // read a list's items from `container/`.
+        Some(Value::Array(_)) => Value::Object(Map::new()),
         Some(v) => v.clone(),
         None => Value::Null,
     }

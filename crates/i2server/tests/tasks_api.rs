@@ -189,3 +189,53 @@ async fn clone_sqlite() {
 async fn clone_postgres() {
     clone_job(Backend::Postgres).await;
 }
+
+/// A list set through `set_parameter/` keeps its items (container/ shows them), but
+/// `get_parameter/` answers a list with `{}` whatever it holds, as the reference does (probed
+/// with lists of strings and of ASU sequences, empty and filled).
+async fn list_values(backend: Backend) {
+    if test_catalogue().is_none() {
+        panic!("the task catalogue is needed: run the suite with scripts/test.sh");
+    }
+    let Some(app) = TestApp::start(backend).await else {
+        return;
+    };
+    let pid = create_project(&app, "p").await["id"]
+        .as_i64()
+        .expect("project");
+    create_task(&app, pid, "prosmart_refmac").await;
+    let path = "prosmart_refmac.inputData.AMINOACID_CHAINS";
+    let r = app
+        .send_json(
+            "POST",
+            "/api/ccp4i2/jobs/1/set_parameter/",
+            json!({"object_path": path, "value": ["A", "B"]}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(r.json()["data"]["value"], json!(["A", "B"]));
+    let g = app
+        .get(&format!(
+            "/api/ccp4i2/jobs/1/get_parameter/?object_path={path}"
+        ))
+        .await;
+    assert_eq!(g.status, 200);
+    assert_eq!(g.json()["data"]["object_type"], "CList");
+    assert_eq!(g.json()["data"]["value"], json!({}));
+    assert_eq!(
+        list_items(&app, 1, "AMINOACID_CHAINS").await,
+        json!(["A", "B"]),
+        "the list keeps its items"
+    );
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn list_values_sqlite() {
+    list_values(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn list_values_postgres() {
+    list_values(Backend::Postgres).await;
+}

@@ -656,3 +656,31 @@ pub fn diagnostics(job_dir: &Path) -> String {
     }
     out
 }
+
+/// The first value under `key` in a JSON document, at any depth.
+pub fn find_key<'a>(v: &'a serde_json::Value, key: &str) -> Option<&'a serde_json::Value> {
+    use serde_json::Value;
+    match v {
+        Value::Object(m) => m
+            .get(key)
+            .or_else(|| m.values().find_map(|x| find_key(x, key))),
+        Value::Array(a) => a.iter().find_map(|x| find_key(x, key)),
+        _ => None,
+    }
+}
+
+/// The items of the list parameter `name` of a job, as `container/` shows them (upstream's
+/// `get_parameter/` answers every list with `{}`).
+pub async fn list_items(app: &TestApp, job: i64, name: &str) -> serde_json::Value {
+    let c = app
+        .get(&format!("/api/ccp4i2/jobs/{job}/container/"))
+        .await
+        .json();
+    let list = find_key(&c, name).unwrap_or_else(|| panic!("{name} is in container/"));
+    serde_json::Value::Array(
+        list["_value"]
+            .as_array()
+            .map(|a| a.iter().map(|i| i["_value"].clone()).collect())
+            .unwrap_or_default(),
+    )
+}
