@@ -62,6 +62,17 @@ pub enum DeathSignal {
     SetByChild,
 }
 
+/// Nobody watches a group whose handle is dropped before it was reaped (its worker's task
+/// was aborted): end the whole group rather than leave it running unsupervised, including
+/// the grandchildren a death signal would not reach.
+impl Drop for JobProcess {
+    fn drop(&mut self) {
+        if self.done.is_none() {
+            let _ = kill_group(self.pgid);
+        }
+    }
+}
+
 /// Start `cmd` in its own process group with stdout and stderr appended to `log`, the
 /// death signal set between fork and exec.
 ///
@@ -277,6 +288,31 @@ pub fn group_alive(pgid: i32) -> bool {
 mod tests {
     use super::*;
     use std::time::{Duration, Instant};
+
+    #[tokio::test]
+    async fn dropping_an_unreaped_group_ends_it() {
+        let dir = std::env::temp_dir().join(format!("i2-proc-drop-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let mut cmd = Command::new("/bin/sh");
+        cmd.args(["-c", "sleep 60 & echo started; wait"]);
+        let child = spawn_group(cmd, &dir.join("log")).expect("spawn");
+        let pgid = child.pgid;
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while sample_group(pgid).processes < 2 {
+            assert!(Instant::now() < deadline, "child never started");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        drop(child);
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while group_alive(pgid) {
+            assert!(
+                Instant::now() < deadline,
+                "the group outlived its dropped handle"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        std::fs::remove_dir_all(&dir).ok();
+    }
 
     #[tokio::test]
     async fn killing_the_group_ends_grandchildren_too() {

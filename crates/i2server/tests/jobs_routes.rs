@@ -93,6 +93,16 @@ while True: pass' & wait"#),
         .expect("queued job listed");
     assert_eq!(queued["status"], "Queued");
     assert!(queued["pid"].is_null() && queued["cpu_percent"].is_null());
+    // The queued job is cancelled first, so the worker does not start it once the running
+    // one ends.
+    let r = app
+        .send_json(
+            "POST",
+            &format!("/api/ccp4i2/jobs/{}/cancel/", ids[1]),
+            Value::Null,
+        )
+        .await;
+    assert_eq!(r.status, 200);
     app.send_json(
         "POST",
         &format!("/api/ccp4i2/jobs/{jid}/cancel/"),
