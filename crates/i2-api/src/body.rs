@@ -30,6 +30,12 @@ impl Input {
             _ => None,
         }
     }
+    /// A string field the action cannot do without: absent, it is upstream's 400 envelope
+    /// `"<name> is required"`.
+    pub fn required_str(&self, k: &str) -> Result<String, ApiError> {
+        self.str(k)
+            .ok_or_else(|| ApiError::envelope(StatusCode::BAD_REQUEST, format!("{k} is required")))
+    }
     /// An integer field given as a number or a numeric string.
     pub fn int(&self, k: &str) -> Option<i64> {
         match self.fields.get(k)? {

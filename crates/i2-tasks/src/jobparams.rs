@@ -231,13 +231,8 @@ impl JobParams {
             "subType",
         ];
         let normalized = normalize(object_path);
-        let segments: Vec<&str> = normalized.split('.').collect();
-        let search: &[&str] = if segments.len() > 1 {
-            &segments[1..]
-        } else {
-            &segments
-        };
-        let route = find_route(&self.tree, search, &normalized)?;
+        let search = search_segments(&normalized);
+        let route = find_route(&self.tree, &search, &normalized)?;
         let Some(node) = node_at_mut(&mut self.tree, &route) else {
             return Err(format!("Element not found in path '{normalized}'"));
         };
@@ -323,19 +318,14 @@ impl JobParams {
     /// child or, failing that, the first descendant of that name. The error is upstream's text.
     pub fn find_node(&self, object_path: &str) -> Result<&Value, String> {
         let normalized = normalize(object_path);
-        let segments: Vec<&str> = normalized.split('.').collect();
-        let search: &[&str] = if segments.len() > 1 {
-            &segments[1..]
-        } else {
-            &segments
-        };
+        let search = search_segments(&normalized);
         if let Some(empty) = search.iter().find(|s| s.is_empty()) {
             return Err(format!(
                 "Element '{empty}' not found in path '{normalized}' (searching from {})",
                 path_of(&self.tree)
             ));
         }
-        let route = find_route(&self.tree, search, &normalized)?;
+        let route = find_route(&self.tree, &search, &normalized)?;
         let mut node = &self.tree;
         for s in &route {
             let next = match s {
@@ -354,13 +344,8 @@ impl JobParams {
     /// returns the new item's object path.
     pub fn append_item(&mut self, list_path: &str) -> Result<String, String> {
         let normalized = normalize(list_path);
-        let segments: Vec<&str> = normalized.split('.').collect();
-        let search: &[&str] = if segments.len() > 1 {
-            &segments[1..]
-        } else {
-            &segments
-        };
-        let route = find_route(&self.tree, search, &normalized)?;
+        let search = search_segments(&normalized);
+        let route = find_route(&self.tree, &search, &normalized)?;
         let node = node_at_mut(&mut self.tree, &route)
             .ok_or_else(|| format!("Element not found in path '{normalized}'"))?;
         let list_path = path_of(node).to_string();
@@ -412,13 +397,8 @@ impl JobParams {
         parts: &Map<String, Value>,
     ) -> Result<(), String> {
         let normalized = normalize(object_path);
-        let segments: Vec<&str> = normalized.split('.').collect();
-        let search: &[&str] = if segments.len() > 1 {
-            &segments[1..]
-        } else {
-            &segments
-        };
-        let route = find_route(&self.tree, search, &normalized)?;
+        let search = search_segments(&normalized);
+        let route = find_route(&self.tree, &search, &normalized)?;
         let defaulted = &self.defaulted;
         let set = &mut self.set;
         let node = node_at_mut(&mut self.tree, &route)
@@ -440,13 +420,8 @@ impl JobParams {
         details.insert("task_name".into(), Value::String(self.task_name.clone()));
         details.insert("object_path".into(), Value::String(object_path.to_string()));
         details.insert("normalized_path".into(), Value::String(normalized.clone()));
-        let segments: Vec<&str> = normalized.split('.').collect();
-        let search: &[&str] = if segments.len() > 1 {
-            &segments[1..]
-        } else {
-            &segments
-        };
-        let route = match find_route(&self.tree, search, &normalized) {
+        let search = search_segments(&normalized);
+        let route = match find_route(&self.tree, &search, &normalized) {
             Ok(r) => r,
             Err(e) => {
                 details.insert("error".into(), Value::String(e));
@@ -666,6 +641,17 @@ fn indexed(segment: &str) -> Option<(&str, usize)> {
 
 /// Route to `segments` from `root`: each name a child or, failing that, a descendant found depth
 /// first.
+/// The segments of a normalised object path that are searched for: all but the first (the
+/// task's or container's own name), as upstream's `find_by_path(…, skip_first=True)`.
+fn search_segments(normalized: &str) -> Vec<&str> {
+    let segments: Vec<&str> = normalized.split('.').collect();
+    if segments.len() > 1 {
+        segments[1..].to_vec()
+    } else {
+        segments
+    }
+}
+
 fn find_route(root: &Value, segments: &[&str], path: &str) -> Result<Vec<Step>, String> {
     let mut route = Vec::new();
     let mut node = root;

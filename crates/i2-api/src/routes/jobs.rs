@@ -83,6 +83,13 @@ pub async fn fetch_job(s: &AppState, id: &str) -> ApiResult<RecordRow> {
     crud::fetch(s, &JOB, id).await
 }
 
+/// The job a custom action works on; a missing one is upstream's 404 envelope.
+pub async fn fetch_job_for_action(s: &AppState, id: &str) -> ApiResult<RecordRow> {
+    fetch_job(s, id)
+        .await
+        .map_err(|e| envelope_404(e, "Job matching query does not exist."))
+}
+
 pub async fn list(
     State(s): State<AppState>,
     Query(q): Query<HashMap<String, String>>,
@@ -182,9 +189,7 @@ pub async fn dependent_jobs(
     State(s): State<AppState>,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    let row = fetch_job(&s, &id)
-        .await
-        .map_err(|e| envelope_404(e, "Job matching query does not exist."))?;
+    let row = fetch_job_for_action(&s, &id).await?;
     let mut c = s.conn();
     let ids = relations::dependent_jobs(&mut c, row.pk().as_i64().unwrap_or_default()).await?;
     let rows = rows_in_order(&mut c, &ids).await?;

@@ -90,9 +90,7 @@ pub async fn run_local(
     Path(id): Path<String>,
     body: Bytes,
 ) -> ApiResult<Response> {
-    let row = jobs::fetch_job(&s, &id)
-        .await
-        .map_err(|e| jobs::envelope_404(e, "Job matching query does not exist."))?;
+    let row = jobs::fetch_job_for_action(&s, &id).await?;
     let jid = row.pk().as_i64().unwrap_or_default();
     let task = row
         .get(&JOB, "task_name")

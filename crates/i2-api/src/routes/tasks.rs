@@ -435,12 +435,7 @@ pub async fn put_params_xml(
             "Parameters can only be changed while the job is pending",
         ));
     }
-    let Some(xml) = input.str("xml") else {
-        return Err(ApiError::envelope(
-            StatusCode::BAD_REQUEST,
-            "xml is required",
-        ));
-    };
+    let xml = input.required_str("xml")?;
     let (_, def, _, dir) = load_params(&s, &job).await?;
     // Refuse what the runner could not read.
     JobParams::load(&def, &xml).map_err(|e| {
@@ -474,12 +469,7 @@ pub async fn set_parameter(
             ),
         ));
     }
-    let Some(path) = input.str("object_path") else {
-        return Err(ApiError::envelope(
-            StatusCode::BAD_REQUEST,
-            "object_path is required",
-        ));
-    };
+    let path = input.required_str("object_path")?;
     let value = input.get("value").cloned().unwrap_or(Value::Null);
     let (project, _, mut params, dir) = load_params(&s, &job).await?;
     let header = header_for(&s, &project, &job);
@@ -779,15 +769,8 @@ pub async fn set_context_job(
     input: Input,
 ) -> ApiResult<Json<Value>> {
     input.require_object()?;
-    let job = jobs::fetch_job(&s, &id)
-        .await
-        .map_err(|e| jobs::envelope_404(e, "Job matching query does not exist."))?;
-    let Some(u) = input.str("context_job_uuid") else {
-        return Err(ApiError::envelope(
-            StatusCode::BAD_REQUEST,
-            "context_job_uuid is required",
-        ));
-    };
+    let job = jobs::fetch_job_for_action(&s, &id).await?;
+    let u = input.required_str("context_job_uuid")?;
     let u = uuid::Uuid::parse_str(u.trim()).map_err(|_| {
         ApiError::envelope(StatusCode::BAD_REQUEST, "context_job_uuid is not a UUID")
     })?;
@@ -827,9 +810,7 @@ pub async fn what_next(
     State(s): State<AppState>,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    let job = jobs::fetch_job(&s, &id)
-        .await
-        .map_err(|e| jobs::envelope_404(e, "Job matching query does not exist."))?;
+    let job = jobs::fetch_job_for_action(&s, &id).await?;
     let cat = catalogue(&s)?;
     let task = text(&job, &JOB, "task_name");
     let data = match cat.what_next(&task) {
@@ -883,9 +864,7 @@ pub async fn object_method(
     input: Input,
 ) -> ApiResult<Json<Value>> {
     input.require_object()?;
-    let job = jobs::fetch_job(&s, &id)
-        .await
-        .map_err(|e| jobs::envelope_404(e, "Job matching query does not exist."))?;
+    let job = jobs::fetch_job_for_action(&s, &id).await?;
     let (Some(path), Some(method)) = (input.str("object_path"), input.str("method_name")) else {
         return Err(ApiError::envelope(
             StatusCode::BAD_REQUEST,
@@ -908,15 +887,8 @@ pub async fn plugin_method(
     input: Input,
 ) -> ApiResult<Json<Value>> {
     input.require_object()?;
-    let job = jobs::fetch_job(&s, &id)
-        .await
-        .map_err(|e| jobs::envelope_404(e, "Job matching query does not exist."))?;
-    let Some(method) = input.str("method_name") else {
-        return Err(ApiError::envelope(
-            StatusCode::BAD_REQUEST,
-            "method_name is required",
-        ));
-    };
+    let job = jobs::fetch_job_for_action(&s, &id).await?;
+    let method = input.required_str("method_name")?;
     let (args, kwargs) = method_arguments(&input)?;
     run_method(&s, &job, move |env| {
         i2_tasks::methods::plugin_method(env, &method, &args, &kwargs)
