@@ -34,8 +34,9 @@ use std::sync::Arc;
 pub struct AppState {
     pub db: Db,
     pub config: Arc<ApiConfig>,
-    /// Wakes this process's workers when a job is queued (others poll).
-    pub wake: Arc<tokio::sync::Notify>,
+    /// Hands jobs queued here to this process's idle workers, or wakes one (workers of
+    /// other processes find them by claiming).
+    pub dispatch: Arc<i2_jobs::Dispatch>,
     /// The CCP4i2 task catalogue once loaded, or why it is unavailable (task routes
     /// answer 503 until then). Loaded in the background so start-up stays instant.
     pub tasks: Arc<std::sync::OnceLock<Result<i2_tasks::Catalogue, String>>>,
@@ -57,7 +58,7 @@ impl AppState {
             auth,
             db,
             config: Arc::new(config),
-            wake: Arc::new(tokio::sync::Notify::new()),
+            dispatch: Arc::new(i2_jobs::Dispatch::new()),
             tasks: Arc::new(std::sync::OnceLock::new()),
             events: events::EventSettings::default(),
             metrics: Arc::new(metrics::Metrics::default()),
@@ -70,9 +71,9 @@ impl AppState {
         self.events = events;
         self
     }
-    /// Share a wake-up signal with in-process workers.
-    pub fn with_wake(mut self, wake: Arc<tokio::sync::Notify>) -> Self {
-        self.wake = wake;
+    /// Share the dispatch of this process's workers.
+    pub fn with_dispatch(mut self, dispatch: Arc<i2_jobs::Dispatch>) -> Self {
+        self.dispatch = dispatch;
         self
     }
 

@@ -7,11 +7,17 @@ use std::time::Duration;
 
 use i2_store::Db;
 use i2_store::queue::EnqueueListener;
-use tokio::sync::{Notify, watch};
+use tokio::sync::watch;
 
-/// Forward enqueue announcements to `wake` until `shutdown` turns true. Returns at once on
+use crate::dispatch::Dispatch;
+
+/// Forward enqueue announcements to the workers of `dispatch` until `shutdown` turns true. Returns at once on
 /// SQLite. A lost listener is reconnected after a pause.
-pub async fn forward_enqueues(db: Db, wake: Arc<Notify>, mut shutdown: watch::Receiver<bool>) {
+pub async fn forward_enqueues(
+    db: Db,
+    dispatch: Arc<Dispatch>,
+    mut shutdown: watch::Receiver<bool>,
+) {
     loop {
         let mut listener = match EnqueueListener::connect(&db).await {
             Ok(Some(l)) => l,
@@ -28,7 +34,7 @@ pub async fn forward_enqueues(db: Db, wake: Arc<Notify>, mut shutdown: watch::Re
         loop {
             tokio::select! {
                 r = listener.recv() => match r {
-                    Ok(()) => wake.notify_one(),
+                    Ok(()) => dispatch.wake(),
                     Err(e) => {
                         tracing::warn!(error = %e, "listening for queued jobs failed; reconnecting");
                         break;

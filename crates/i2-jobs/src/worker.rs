@@ -9,7 +9,9 @@ use std::time::{Duration, Instant, SystemTime};
 use i2_core::job_number::JobNumber;
 use i2_store::queue::{self, Beat, Claim, LimitKind, Outcome};
 use i2_store::{Backend, Conn, Db};
-use tokio::sync::{Notify, watch};
+use tokio::sync::watch;
+
+use crate::dispatch::{Dispatch, Handoff};
 
 use crate::limits::TaskLimits;
 use crate::process::{self, ExitInfo};
@@ -57,8 +59,8 @@ pub struct Worker {
     pub runner: Runner,
     pub env: RunnerEnv,
     pub config: WorkerConfig,
-    /// Woken when a job is queued in this process.
-    pub wake: Arc<Notify>,
+    /// Where jobs queued in this process are handed over (and idle workers woken).
+    pub dispatch: Arc<Dispatch>,
 }
 
 /// Name of the file in the job directory that receives the runner's stdout and stderr.
@@ -80,13 +82,23 @@ impl Worker {
             )
             .await
             {
-                Ok(Some(claim)) => self.supervise(claim, &mut shutdown).await,
+                Ok(Some(claim)) => {
+                    match queue::job_to_run(&mut self.db.clone(), claim.job_id).await {
+                        Ok(job) => self.supervise(claim, job, &mut shutdown).await,
+                        Err(e) => {
+                            let reason = format!("job not readable: {e}");
+                            self.finish(&claim, Outcome::SpawnFailed { reason }).await;
+                        }
+                    }
+                }
                 Ok(None) => {
                     tracing::debug!(worker = %self.id, "queue empty; waiting for work");
-                    tokio::select! {
-                        _ = self.wake.notified() => {}
-                        _ = tokio::time::sleep(self.config.idle_poll) => {}
-                        _ = shutdown.changed() => {}
+                    if let Some(h) = self.wait_idle(&mut shutdown).await {
+                        if *shutdown.borrow() {
+                            self.hand_back(&h.claim).await;
+                        } else {
+                            self.supervise(h.claim, h.job, &mut shutdown).await;
+                        }
                     }
                 }
                 Err(e) => {
@@ -113,20 +125,44 @@ impl Worker {
         }
     }
 
-    async fn supervise(&self, claim: Claim, shutdown: &mut watch::Receiver<bool>) {
-        let job = match queue::job_to_run(&self.db, claim.job_id).await {
-            Ok(j) => j,
+    /// Wait, with an offer in the dispatch, until a job is handed over (returned), a job is
+    /// queued without a taker, the poll interval passes or shutdown begins (`None`: claim).
+    async fn wait_idle(&self, shutdown: &mut watch::Receiver<bool>) -> Option<Handoff> {
+        let mut ticket = self
+            .dispatch
+            .offer(&self.id, &self.config.host, self.config.lease_secs);
+        tokio::select! {
+            h = &mut ticket.from_dispatch => return h.ok(),
+            _ = self.dispatch.woken() => {}
+            _ = tokio::time::sleep(self.config.idle_poll) => {}
+            _ = shutdown.changed() => {}
+        }
+        if self.dispatch.withdraw(&ticket) {
+            return None;
+        }
+        // Taken just now: the job is on its way (or its sender gave up, then `None`).
+        ticket.from_dispatch.await.ok()
+    }
+
+    /// Give a job handed over during shutdown back to the queue.
+    async fn hand_back(&self, claim: &Claim) {
+        match queue::release(&self.db, claim.job_id, claim.fence).await {
+            Ok(_) => tracing::info!(
+                job = claim.job_id,
+                "shutting down: job handed back to the queue"
+            ),
             Err(e) => {
-                self.finish(
-                    &claim,
-                    Outcome::SpawnFailed {
-                        reason: format!("job not readable: {e}"),
-                    },
-                )
-                .await;
-                return;
+                tracing::warn!(job = claim.job_id, error = %e, "could not hand the job back; its lease will expire")
             }
-        };
+        }
+    }
+
+    async fn supervise(
+        &self,
+        claim: Claim,
+        job: queue::JobToRun,
+        shutdown: &mut watch::Receiver<bool>,
+    ) {
         let uuid = job.uuid.0.simple().to_string();
         if let (Some(pid), Some(host)) = (claim.prev_pid, claim.prev_host.as_deref())
             && host == self.config.host
@@ -261,10 +297,7 @@ impl Worker {
                     if tokio::time::timeout(self.config.shutdown_grace, child.wait()).await.is_err() {
                         let _ = process::kill_group(pgid);
                         let _ = child.wait().await;
-                        match queue::release(&self.db, claim.job_id, claim.fence).await {
-                            Ok(_) => tracing::info!(job = claim.job_id, "shutting down: job handed back to the queue"),
-                            Err(e) => tracing::warn!(job = claim.job_id, error = %e, "could not hand the job back; its lease will expire"),
-                        }
+                        self.hand_back(&claim).await;
                         return;
                     }
                     // It finished within the grace period: record it normally below.

@@ -76,37 +76,115 @@ pub async fn enqueue_with_attempts(
     enqueue_in(tx, job_id, max_attempts).await
 }
 
-async fn enqueue_in(mut tx: Tx, job_id: i64, max_attempts: i32) -> Result<Enqueued, StoreError> {
-    let active: Option<(String,)> = tx
-        .fetch_optional(
-            "SELECT state FROM i2_job_queue WHERE job_id = $1 AND state IN ('queued', 'running')",
-            args![job_id],
-        )
-        .await?;
-    if active.is_some() {
-        return Ok(Enqueued::AlreadyActive);
-    }
+/// Who takes a job as it is queued: nobody yet (it waits for a claim), or an idle worker of
+/// this process that asked to be handed the next job (see [`enqueue_to_worker`]).
+struct Taker<'a> {
+    worker: &'a str,
+    host: &'a str,
+    lease_secs: i64,
+}
+
+/// Insert or reset the job's queue row, unless it is already queued or running. Returns
+/// the row's fence, `None` when it is active. One statement: the upsert's condition is
+/// the "already active" check.
+async fn put_on_queue(
+    tx: &mut Tx,
+    job_id: i64,
+    max_attempts: i32,
+    taker: Option<&Taker<'_>>,
+) -> Result<Option<i64>, StoreError> {
     let now = i2_core::time::now();
-    let updated = tx
-        .execute(
-            "UPDATE i2_job_queue SET state = 'queued', attempts = 0, max_attempts = $4, cancel_requested = $2, \
-             enqueued_at = $3, started_at = NULL, finished_at = NULL, outcome = NULL, detail = '', \
-             worker = NULL, host = NULL, pid = NULL, lease_expires_at = NULL WHERE job_id = $1",
-            args![job_id, false, now, max_attempts],
+    let (state, attempts, fence_step, worker, host, lease, started) = match taker {
+        None => ("queued", 0, 0, None, None, None, None),
+        Some(t) => (
+            "running",
+            1,
+            1,
+            Some(t.worker.to_string()),
+            Some(t.host.to_string()),
+            Some(now + chrono::Duration::seconds(t.lease_secs)),
+            Some(now),
+        ),
+    };
+    let row: Option<(i64,)> = tx
+        .fetch_optional(
+            "INSERT INTO i2_job_queue (job_id, state, attempts, max_attempts, fence, cancel_requested, \
+             enqueued_at, detail, worker, host, lease_expires_at, started_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, '', $8, $9, $10, $11) \
+             ON CONFLICT (job_id) DO UPDATE SET state = excluded.state, attempts = excluded.attempts, \
+             max_attempts = excluded.max_attempts, fence = i2_job_queue.fence + excluded.fence, \
+             cancel_requested = excluded.cancel_requested, enqueued_at = excluded.enqueued_at, \
+             started_at = excluded.started_at, finished_at = NULL, outcome = NULL, detail = '', \
+             worker = excluded.worker, host = excluded.host, pid = NULL, \
+             lease_expires_at = excluded.lease_expires_at \
+             WHERE i2_job_queue.state NOT IN ('queued', 'running') \
+             RETURNING fence",
+            args![
+                job_id,
+                state,
+                attempts,
+                max_attempts,
+                fence_step as i64,
+                false,
+                now,
+                worker,
+                host,
+                lease,
+                started
+            ],
         )
         .await?;
-    if updated == 0 {
-        tx.execute(
-            "INSERT INTO i2_job_queue (job_id, state, attempts, max_attempts, fence, cancel_requested, enqueued_at, detail) \
-             VALUES ($1, 'queued', 0, $4, 0, $2, $3, '')",
-            args![job_id, false, now, max_attempts],
-        )
-        .await?;
+    Ok(row.map(|r| r.0))
+}
+
+async fn enqueue_in(mut tx: Tx, job_id: i64, max_attempts: i32) -> Result<Enqueued, StoreError> {
+    if put_on_queue(&mut tx, job_id, max_attempts, None)
+        .await?
+        .is_none()
+    {
+        return Ok(Enqueued::AlreadyActive);
     }
     set_status(&mut tx, job_id, JobStatus::Queued).await?;
     notify_enqueued(&mut tx).await?;
     tx.commit().await?;
     Ok(Enqueued::Queued)
+}
+
+/// Queue a job and hand it at once to `worker`, an idle worker of this process, in one
+/// transaction: what [`enqueue`] and then [`claim`] by that worker would do, without the
+/// wake-up, the claim's search of the queue and a second commit between `run/` and the
+/// job's start. The job shows Running from here on, as after any claim. Not synced, as
+/// [`enqueue_sync_later`]: the caller makes it durable with [`Db::sync_committed`] before
+/// it acknowledges the request. `None` when the job is already queued or running.
+pub async fn enqueue_to_worker(
+    db: &Db,
+    job_id: i64,
+    worker: &str,
+    host: &str,
+    lease_secs: i64,
+) -> Result<Option<(Claim, JobToRun)>, StoreError> {
+    let mut tx = db.begin_sync_later().await?;
+    let taker = Taker {
+        worker,
+        host,
+        lease_secs,
+    };
+    let Some(fence) = put_on_queue(&mut tx, job_id, DEFAULT_MAX_ATTEMPTS, Some(&taker)).await?
+    else {
+        return Ok(None);
+    };
+    set_status(&mut tx, job_id, JobStatus::Running).await?;
+    let job = job_to_run(&mut tx, job_id).await?;
+    tx.commit().await?;
+    let claim = Claim {
+        job_id,
+        fence,
+        attempts: 1,
+        max_attempts: DEFAULT_MAX_ATTEMPTS,
+        prev_pid: None,
+        prev_host: None,
+    };
+    Ok(Some((claim, job)))
 }
 
 /// The PostgreSQL channel on which enqueues are announced.
@@ -244,8 +322,8 @@ pub async fn claim(
     }))
 }
 
-pub async fn job_to_run(db: &Db, job_id: i64) -> Result<JobToRun, StoreError> {
-    let mut c = db.clone();
+/// What a worker needs to start the job it claimed.
+pub async fn job_to_run(c: &mut impl Conn, job_id: i64) -> Result<JobToRun, StoreError> {
     c.fetch_one(
         "SELECT j.uuid, j.task_name, j.number, j.status, p.directory AS project_dir \
          FROM ccp4i2_job j JOIN ccp4i2_project p ON p.id = j.project_id WHERE j.id = $1",
@@ -750,17 +828,19 @@ pub struct QueueRow {
     pub attempts: i32,
     pub fence: i64,
     pub pid: Option<i32>,
+    pub worker: Option<String>,
     pub outcome: Option<String>,
     pub detail: String,
     pub enqueued_at: crate::DbTime,
+    pub started_at: Option<crate::DbTime>,
     pub finished_at: Option<crate::DbTime>,
 }
 
 pub async fn row(db: &Db, job_id: i64) -> Result<Option<QueueRow>, StoreError> {
     let mut c = db.clone();
     c.fetch_optional(
-        "SELECT job_id, state, attempts, fence, pid, outcome, detail, enqueued_at, finished_at \
-         FROM i2_job_queue WHERE job_id = $1",
+        "SELECT job_id, state, attempts, fence, pid, worker, outcome, detail, enqueued_at, \
+         started_at, finished_at FROM i2_job_queue WHERE job_id = $1",
         args![job_id],
     )
     .await

@@ -36,11 +36,11 @@ pub async fn serve(
     settings: Settings,
     db: Db,
     listener: TcpListener,
-    wake: std::sync::Arc<tokio::sync::Notify>,
+    dispatch: std::sync::Arc<i2_jobs::Dispatch>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let hosts = settings.allowed_hosts.clone();
-    let mut state = AppState::new(db, settings.api.clone()).with_wake(wake);
+    let mut state = AppState::new(db, settings.api.clone()).with_dispatch(dispatch);
     if let Some(rb) = crate::workers::report_builder(&settings) {
         state = state.with_reports(rb);
     }

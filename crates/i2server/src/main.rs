@@ -230,9 +230,9 @@ async fn run(cli: Cli) -> Result<(), ExitCode> {
                 ExitCode::FAILURE
             })?;
             let shutdown = shutdown_channel();
-            let wake = std::sync::Arc::new(tokio::sync::Notify::new());
+            let dispatch = std::sync::Arc::new(i2_jobs::Dispatch::new());
             let handles =
-                i2server::workers::spawn_workers(workers.max(1), &db, &s, &ws, wake, shutdown);
+                i2server::workers::spawn_workers(workers.max(1), &db, &s, &ws, dispatch, shutdown);
             for h in handles {
                 let _ = h.await;
             }
@@ -292,11 +292,17 @@ async fn run(cli: Cli) -> Result<(), ExitCode> {
                     .unwrap_or(1)
             });
             let shutdown = shutdown_channel();
-            let wake = std::sync::Arc::new(tokio::sync::Notify::new());
-            let handles =
-                i2server::workers::spawn_workers(n, &db, &s, &ws, wake.clone(), shutdown.clone());
+            let dispatch = std::sync::Arc::new(i2_jobs::Dispatch::new());
+            let handles = i2server::workers::spawn_workers(
+                n,
+                &db,
+                &s,
+                &ws,
+                dispatch.clone(),
+                shutdown.clone(),
+            );
             let mut stop = shutdown.clone();
-            let served = app::serve(s, db.clone(), listener, wake, async move {
+            let served = app::serve(s, db.clone(), listener, dispatch, async move {
                 let _ = stop.wait_for(|v| *v).await;
             })
             .await;

@@ -14,9 +14,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use i2_jobs::runner::RunnerEnv;
-use i2_jobs::{ReportBuilder, Runner, TaskLimits, Worker, WorkerConfig};
+use i2_jobs::{Dispatch, ReportBuilder, Runner, TaskLimits, Worker, WorkerConfig};
 use i2_store::{Db, DbTarget};
-use tokio::sync::{Notify, watch};
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::config::{ConfigError, Settings};
@@ -127,14 +127,14 @@ pub fn spawn_workers(
     db: &Db,
     settings: &Settings,
     ws: &WorkerSettings,
-    wake: Arc<Notify>,
+    dispatch: Arc<Dispatch>,
     shutdown: watch::Receiver<bool>,
 ) -> Vec<JoinHandle<()>> {
     let env = runner_env(settings);
     if n > 0 {
         tokio::spawn(i2_jobs::wakeup::forward_enqueues(
             db.clone(),
-            wake.clone(),
+            dispatch.clone(),
             shutdown.clone(),
         ));
     }
@@ -146,7 +146,7 @@ pub fn spawn_workers(
                 runner: ws.runner.clone(),
                 env: env.clone(),
                 config: ws.config.clone(),
-                wake: wake.clone(),
+                dispatch: dispatch.clone(),
             };
             tokio::spawn(w.run(shutdown.clone()))
         })

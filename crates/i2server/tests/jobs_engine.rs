@@ -94,6 +94,118 @@ async fn cancel_postgres() {
     cancel_ends_the_process_tree(Backend::Postgres).await;
 }
 
+async fn run(app: &TestApp, jid: i64) -> (u16, Value) {
+    let r = app
+        .send_json("POST", &format!("/api/ccp4i2/jobs/{jid}/run/"), Value::Null)
+        .await;
+    (r.status.as_u16(), r.json())
+}
+
+async fn idle_workers(app: &TestApp, n: usize) {
+    let d = app.dispatch.clone();
+    wait_for(30, &format!("{n} idle worker(s)"), || {
+        let d = d.clone();
+        async move { d.idle_workers() == n }
+    })
+    .await;
+}
+
+async fn queue_row(app: &TestApp, jid: i64) -> queue::QueueRow {
+    queue::row(&app.db, jid)
+        .await
+        .expect("queue row")
+        .expect("the job has a queue row")
+}
+
+/// `run/` hands the job to an idle worker of the server inside the queueing transaction
+/// (claimed, so `started_at` is the queueing time itself); a job already running is refused
+/// and the worker offered for it stays available; a hand-over to a worker that stopped
+/// meanwhile puts the job back on the queue, where a worker claims it.
+async fn run_hands_the_job_to_an_idle_worker(backend: Backend) {
+    let Some(py) = upstream_python() else { return };
+    let Some(app) = TestApp::start(backend).await else {
+        return;
+    };
+    let ids = make_jobs(&app, 3).await;
+
+    // A worker that stops between offering itself and receiving the job.
+    drop(app.dispatch.offer("gone", "testhost", 5));
+    let (status, body) = run(&app, ids[2]).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["status"], 2, "queued");
+    let row = queue_row(&app, ids[2]).await;
+    assert_eq!(
+        (row.state.as_str(), row.worker.as_deref(), row.attempts),
+        ("queued", None, 0),
+        "handed back to the queue"
+    );
+    assert_eq!(job_status(&app, ids[2]).await, 2, "shows Queued again");
+
+    let w1 = spawn_worker(worker(&app, fake_runner(&py, "quick"), "w1"));
+    let row = wait_closed(&app, ids[2], "the handed-back job to be run").await;
+    assert_eq!(row.worker.as_deref(), Some("w1"));
+    assert_eq!((row.attempts, row.fence), (1, 2), "claimed once more");
+    assert_eq!(job_status(&app, ids[2]).await, 6);
+    w1.stop().await;
+
+    // A job that runs until cancelled, handed to the idle w2.
+    let w2 = spawn_worker(worker(&app, fake_runner(&py, "hang"), "w2"));
+    idle_workers(&app, 1).await;
+    let (status, body) = run(&app, ids[0]).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["status"], 2, "the answer shows the job as queued");
+    let row = queue_row(&app, ids[0]).await;
+    assert_eq!(
+        row.worker.as_deref(),
+        Some("w2"),
+        "handed to the idle worker"
+    );
+    assert_eq!((row.attempts, row.fence), (1, 1));
+    assert_eq!(
+        row.started_at.map(|t| t.0),
+        Some(row.enqueued_at.0),
+        "claimed in the queueing transaction"
+    );
+    assert_eq!(app.dispatch.idle_workers(), 0, "w2 is busy");
+
+    let w3 = spawn_worker(worker(&app, fake_runner(&py, "quick"), "w3"));
+    idle_workers(&app, 1).await;
+    let (status, body) = run(&app, ids[0]).await;
+    assert_eq!(status, 400, "already running: {body}");
+    // w3's offer was taken for the refused run; it offers itself again.
+    idle_workers(&app, 1).await;
+    let (status, body) = run(&app, ids[1]).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(queue_row(&app, ids[1]).await.worker.as_deref(), Some("w3"));
+    let row = wait_closed(&app, ids[1], "the job to end").await;
+    assert_eq!(row.attempts, 1, "run once");
+    assert_eq!(job_status(&app, ids[1]).await, 6, "Finished");
+
+    let r = app
+        .send_json(
+            "POST",
+            &format!("/api/ccp4i2/jobs/{}/cancel/", ids[0]),
+            Value::Null,
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    let row = wait_closed(&app, ids[0], "the cancelled job to be closed").await;
+    assert_eq!(row.outcome.as_deref(), Some("cancelled"));
+    w2.stop().await;
+    w3.stop().await;
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn handoff_sqlite() {
+    run_hands_the_job_to_an_idle_worker(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn handoff_postgres() {
+    run_hands_the_job_to_an_idle_worker(Backend::Postgres).await;
+}
+
 /// A client polling the job sees Finished only once the outputs and KPIs are there, even
 /// though the runner writes Finished first.
 async fn finished_only_with_outputs(backend: Backend) {

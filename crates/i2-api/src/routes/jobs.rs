@@ -283,20 +283,7 @@ pub async fn bulk_delete(State(s): State<AppState>, input: Input) -> ApiResult<J
 pub async fn run(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
     let row = fetch_job(&s, &id).await?;
     let jid = row.pk().as_i64().unwrap_or_default();
-    if queue::enqueue_sync_later(&s.db, jid).await? == queue::Enqueued::AlreadyActive {
-        return Err(ApiError::envelope(
-            StatusCode::BAD_REQUEST,
-            "Job is already queued or running",
-        ));
-    }
-    // Wake a worker first: the job starts while the queueing reaches the disk and we reply.
-    s.wake.notify_one();
-    s.db.sync_committed().await?;
-    // Answer with the job as it was queued (as upstream does), even if a worker already
-    // picked it up in the meantime.
-    let mut body = job_json(&mut s.conn(), &row).await?;
-    body["status"] = json!(JobStatus::Queued as i32);
-    Ok(Json(body))
+    Ok(Json(super::runs::enqueue(&s, jid, &row).await?))
 }
 
 pub async fn cancel(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Value>> {

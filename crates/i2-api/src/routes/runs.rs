@@ -24,6 +24,7 @@ use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use i2_core::JobStatus;
+use i2_jobs::dispatch::Handoff;
 use i2_jobs::process;
 use i2_store::queue;
 use i2_store::tables::{JOB, PROJECT};
@@ -126,15 +127,47 @@ pub async fn run_local(
     Ok(Json(jobs::job_json(&mut s.conn(), &row).await?).into_response())
 }
 
-/// Queue the job as `run/` does and answer it as queued.
-async fn enqueue(s: &AppState, jid: i64, row: &i2_store::records::RecordRow) -> ApiResult<Value> {
-    if queue::enqueue(&s.db, jid).await? == queue::Enqueued::AlreadyActive {
+/// Queue a job for `run/` and `run_local/`: straight into the hands of an idle worker of
+/// this process when there is one (claimed in the queueing transaction, see
+/// `i2_jobs::dispatch`), else on the queue with one worker woken. The queueing is made
+/// durable before the answer, while the worker is already starting the job. The answer
+/// shows the job as queued (as upstream's does), even if it is running by then.
+pub(crate) async fn enqueue(
+    s: &AppState,
+    jid: i64,
+    row: &i2_store::records::RecordRow,
+) -> ApiResult<Value> {
+    let queued = match s.dispatch.take_idle() {
+        Some(slot) => {
+            match queue::enqueue_to_worker(&s.db, jid, &slot.worker, &slot.host, slot.lease_secs)
+                .await?
+            {
+                Some((claim, job)) => {
+                    if let Err(h) = slot.hand_over(Handoff { claim, job }) {
+                        // The worker stopped meanwhile: the queue takes the job back.
+                        queue::release(&s.db, h.claim.job_id, h.claim.fence).await?;
+                        s.dispatch.wake();
+                    }
+                    true
+                }
+                None => false,
+            }
+        }
+        None => {
+            let queued = queue::enqueue_sync_later(&s.db, jid).await? == queue::Enqueued::Queued;
+            if queued {
+                s.dispatch.wake();
+            }
+            queued
+        }
+    };
+    if !queued {
         return Err(ApiError::envelope(
             StatusCode::BAD_REQUEST,
             "Job is already queued or running",
         ));
     }
-    s.wake.notify_one();
+    s.db.sync_committed().await?;
     let mut body = jobs::job_json(&mut s.conn(), row).await?;
     body["status"] = json!(JobStatus::Queued as i32);
     Ok(body)

@@ -127,8 +127,8 @@ fn chrono_free_stamp() -> u128 {
 /// The application under test.
 pub struct TestApp {
     pub backend: Backend,
-    /// The wake-up signal shared by the API and in-process workers.
-    pub wake: std::sync::Arc<tokio::sync::Notify>,
+    /// The dispatch shared by the API and in-process workers.
+    pub dispatch: std::sync::Arc<i2_jobs::Dispatch>,
     pub router: Router,
     pub db: Db,
     pub dir: tempfile::TempDir,
@@ -193,8 +193,8 @@ impl TestApp {
         config.user = "tester".into();
         config.host = "testhost".into();
         adjust(&mut config);
-        let wake = std::sync::Arc::new(tokio::sync::Notify::new());
-        let mut state = AppState::new(db.clone(), config).with_wake(wake.clone());
+        let dispatch = std::sync::Arc::new(i2_jobs::Dispatch::new());
+        let mut state = AppState::new(db.clone(), config).with_dispatch(dispatch.clone());
         if let Some(cat) = test_catalogue() {
             state = state.with_tasks(cat);
         }
@@ -212,7 +212,7 @@ impl TestApp {
         let router = i2_api::router(state);
         Some(TestApp {
             backend,
-            wake,
+            dispatch,
             router,
             db,
             dir,
@@ -601,7 +601,7 @@ pub fn test_worker(app: &TestApp, runner: i2_jobs::Runner, id: &str) -> i2_jobs:
             limits: i2_jobs::TaskLimits::default(),
             memory_poll: std::time::Duration::from_millis(100),
         },
-        wake: app.wake.clone(),
+        dispatch: app.dispatch.clone(),
     }
 }
 
