@@ -32,9 +32,10 @@ pub struct IdleSlot {
 }
 
 impl IdleSlot {
-    /// Give the worker its job. Fails (returning it) if the worker stopped meanwhile.
-    pub fn hand_over(self, h: Handoff) -> Result<(), Handoff> {
-        self.to_worker.send(h)
+    /// Give the worker its job. Fails, returning the claim to undo, if the worker stopped
+    /// meanwhile.
+    pub fn hand_over(self, h: Handoff) -> Result<(), Claim> {
+        self.to_worker.send(h).map_err(|h| h.claim)
     }
 }
 
@@ -179,6 +180,6 @@ mod tests {
         let slot = d.take_idle().expect("b");
         drop(b);
         let back = slot.hand_over(handoff(9)).expect_err("b stopped");
-        assert_eq!(back.claim.job_id, 9);
+        assert_eq!(back.job_id, 9);
     }
 }

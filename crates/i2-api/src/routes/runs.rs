@@ -143,9 +143,9 @@ pub(crate) async fn enqueue(
                 .await?
             {
                 Some((claim, job)) => {
-                    if let Err(h) = slot.hand_over(Handoff { claim, job }) {
+                    if let Err(claim) = slot.hand_over(Handoff { claim, job }) {
                         // The worker stopped meanwhile: the queue takes the job back.
-                        queue::release(&s.db, h.claim.job_id, h.claim.fence).await?;
+                        queue::release(&s.db, claim.job_id, claim.fence).await?;
                         s.dispatch.wake();
                     }
                     true
