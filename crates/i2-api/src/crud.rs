@@ -123,8 +123,17 @@ pub fn pk_arg(t: &Table, raw: &str) -> ApiResult<Arg> {
 }
 
 pub async fn fetch(state: &AppState, t: &'static Table, raw_pk: &str) -> ApiResult<RecordRow> {
+    fetch_in(&mut state.conn(), t, raw_pk).await
+}
+
+/// [`fetch`] on a given connection or transaction.
+pub async fn fetch_in(
+    c: &mut impl i2_store::Conn,
+    t: &'static Table,
+    raw_pk: &str,
+) -> ApiResult<RecordRow> {
     let pk = pk_arg(t, raw_pk)?;
-    records::get(&mut state.conn(), t, pk)
+    records::get(c, t, pk)
         .await?
         .ok_or(ApiError::NotFound(t.model))
 }

@@ -62,7 +62,12 @@ pub async fn enqueue(db: &Db, job_id: i64) -> Result<Enqueued, StoreError> {
 /// it acknowledges the request (`POST run/` does). Until then a power failure may undo the
 /// queueing together with any start of the job; a crash of this process cannot.
 pub async fn enqueue_sync_later(db: &Db, job_id: i64) -> Result<Enqueued, StoreError> {
-    let tx = db.begin_sync_later().await?;
+    enqueue_in(db.begin_sync_later().await?, job_id, DEFAULT_MAX_ATTEMPTS).await
+}
+
+/// [`enqueue_sync_later`] in a transaction the caller began with [`Db::begin_sync_later`]
+/// (so it could look the job up meanwhile).
+pub async fn enqueue_in_sync_later(tx: Tx, job_id: i64) -> Result<Enqueued, StoreError> {
     enqueue_in(tx, job_id, DEFAULT_MAX_ATTEMPTS).await
 }
 
@@ -156,14 +161,15 @@ async fn enqueue_in(mut tx: Tx, job_id: i64, max_attempts: i32) -> Result<Enqueu
 /// job's start. The job shows Running from here on, as after any claim. Not synced, as
 /// [`enqueue_sync_later`]: the caller makes it durable with [`Db::sync_committed`] before
 /// it acknowledges the request. `None` when the job is already queued or running.
+///
+/// `tx` comes from [`Db::begin_sync_later`].
 pub async fn enqueue_to_worker(
-    db: &Db,
+    mut tx: Tx,
     job_id: i64,
     worker: &str,
     host: &str,
     lease_secs: i64,
 ) -> Result<Option<(Claim, JobToRun)>, StoreError> {
-    let mut tx = db.begin_sync_later().await?;
     let taker = Taker {
         worker,
         host,
@@ -173,8 +179,15 @@ pub async fn enqueue_to_worker(
     else {
         return Ok(None);
     };
-    set_status(&mut tx, job_id, JobStatus::Running).await?;
-    let job = job_to_run(&mut tx, job_id).await?;
+    // The status and what the worker needs, in one statement.
+    let job: JobToRun = tx
+        .fetch_one(
+            "UPDATE ccp4i2_job SET status = $1 WHERE id = $2 \
+             RETURNING uuid, task_name, number, status, \
+             (SELECT p.directory FROM ccp4i2_project p WHERE p.id = ccp4i2_job.project_id) AS project_dir",
+            args![JobStatus::Running as i32, job_id],
+        )
+        .await?;
     tx.commit().await?;
     let claim = Claim {
         job_id,

@@ -281,9 +281,11 @@ pub async fn bulk_delete(State(s): State<AppState>, input: Input) -> ApiResult<J
 }
 
 pub async fn run(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
-    let row = fetch_job(&s, &id).await?;
+    // Read in the queueing transaction: one connection for the whole request.
+    let mut tx = s.db.begin_sync_later().await?;
+    let row = crud::fetch_in(&mut tx, &JOB, &id).await?;
     let jid = row.pk().as_i64().unwrap_or_default();
-    Ok(Json(super::runs::enqueue(&s, jid, &row).await?))
+    Ok(Json(super::runs::enqueue_in(&s, tx, jid, &row).await?))
 }
 
 pub async fn cancel(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Value>> {

@@ -137,9 +137,21 @@ pub(crate) async fn enqueue(
     jid: i64,
     row: &i2_store::records::RecordRow,
 ) -> ApiResult<Value> {
+    let tx = s.db.begin_sync_later().await?;
+    enqueue_in(s, tx, jid, row).await
+}
+
+/// [`enqueue`] in a transaction begun with `Db::begin_sync_later` (`run/` begins it while
+/// it looks the job up).
+pub(crate) async fn enqueue_in(
+    s: &AppState,
+    tx: i2_store::Tx,
+    jid: i64,
+    row: &i2_store::records::RecordRow,
+) -> ApiResult<Value> {
     let queued = match s.dispatch.take_idle() {
         Some(slot) => {
-            match queue::enqueue_to_worker(&s.db, jid, &slot.worker, &slot.host, slot.lease_secs)
+            match queue::enqueue_to_worker(tx, jid, &slot.worker, &slot.host, slot.lease_secs)
                 .await?
             {
                 Some((claim, job)) => {
@@ -154,7 +166,7 @@ pub(crate) async fn enqueue(
             }
         }
         None => {
-            let queued = queue::enqueue_sync_later(&s.db, jid).await? == queue::Enqueued::Queued;
+            let queued = queue::enqueue_in_sync_later(tx, jid).await? == queue::Enqueued::Queued;
             if queued {
                 s.dispatch.wake();
             }
