@@ -2,7 +2,8 @@
 # Side-by-side job latency of i2server and the reference server (upstream ccp4i2 3.0.1), on
 # this machine, in one run, running the same real job (freerflag on rnase25_fsigf.mtz) with
 # the same upstream runner and Python:
-#   1. POST jobs/{id}/run/  ->  the job's process starts
+#   1. POST jobs/{id}/run/  ->  the job's process starts (also shown above the machine's
+#      floor: a bare posix_spawn of a small static program after 1 s idle, bench/spawn_floor.c)
 #   2. the job's process exits  ->  Finished visible through GET jobs/{id}/
 #   3. POST run/  ->  Finished visible
 #   4. POST run/  ->  the finished job's report received (GET report_xml/ once Finished shows:
@@ -34,6 +35,12 @@ STAMP_DEFS=(-DREAL_PYTHON="\"$PY\"" -DSTAMP_DIR="\"$T/stamps\"")
 cc -O2 -static "${STAMP_DEFS[@]}" -o "$T/bin/ccp4-python" bench/stamp.c 2>/dev/null ||
   cc -O2 "${STAMP_DEFS[@]}" -o "$T/bin/ccp4-python" bench/stamp.c
 
+# The floor under the first figure: a bare posix_spawn of a small static program after 1 s
+# idle (bench/spawn_floor.c), measured here, now.
+cc -O2 -static -o "$T/spawn_floor" bench/spawn_floor.c 2>/dev/null ||
+  cc -O2 -o "$T/spawn_floor" bench/spawn_floor.c
+FLOOR=$("$T/spawn_floor" 7 1000)
+
 wait_health() { for _ in $(seq 1 1500); do curl -sf -o /dev/null "http://127.0.0.1:$1/api/ccp4i2/health/" && return 0; sleep 0.01; done; return 1; }
 stop() { kill "$1"; wait "$1" 2>/dev/null || true; }
 
@@ -59,12 +66,18 @@ stop $REFPID
 
 read -r I_START I_FIN I_TOTAL I_REP < "$T/i2.res"
 read -r R_START R_FIN R_TOTAL R_REP < "$T/ref.res"
+above() { "$PY" -c "import sys; print(f'{float(sys.argv[1]) - float(sys.argv[2]):.1f}')" "$1" "$FLOOR"; }
 ratio() { "$PY" -c "import sys; a, b = float(sys.argv[1]), float(sys.argv[2]); print(f'{a / b:.1f}x' if b > 0 and a > 0 else 'n/a')" "$1" "$2"; }
 {
   echo "| median of $JOBS freerflag jobs ($(nproc) cores, SQLite, one worker) | i2server | reference 3.0.1 | reference / i2server |"
   echo "|---|---|---|---|"
   echo "| POST run/ -> job process started | $I_START ms | $R_START ms | $(ratio "$R_START" "$I_START") |"
+  echo "| the same above the machine's spawn floor ($FLOOR ms, see below) | $(above "$I_START") ms | $(above "$R_START") ms | $(ratio "$(above "$R_START")" "$(above "$I_START")") |"
   echo "| job process exited -> Finished visible | $I_FIN ms | $R_FIN ms | $(ratio "$R_FIN" "$I_FIN") |"
   echo "| POST run/ -> Finished visible | $I_TOTAL ms | $R_TOTAL ms | $(ratio "$R_TOTAL" "$I_TOTAL") |"
   echo "| POST run/ -> finished job's report received | $I_REP ms | $R_REP ms | $(ratio "$R_REP" "$I_REP") |"
+  echo
+  echo "Spawn floor: median of 7 posix_spawn starts of a small static program, each after 1 s idle"
+  echo "(bench/spawn_floor.c), what any server pays to start a process on this machine when it"
+  echo "has been idle, as it is between these jobs."
 } | tee "$OUT/jobs.md"
