@@ -33,7 +33,16 @@ pub struct JobProcess {
     pub pgid: i32,
     exit: oneshot::Receiver<Result<ExitInfo, String>>,
     done: Option<Result<ExitInfo, String>>,
+    /// The exit code the program announced on its done channel (see [`DONE_FD_VAR`]).
+    announced: Option<oneshot::Receiver<i32>>,
 }
+
+/// Set (to `0`) in the environment of a program started with a done channel: its standard
+/// input is then the write end of a pipe on which it may announce, with one line
+/// `done <exit code>`, that its work is complete and written, before it exits. The
+/// upstream runner script does so once the job and its report are written, so the job can
+/// show its final status without waiting for the interpreter's teardown.
+pub const DONE_FD_VAR: &str = "I2SERVER_DONE_FD";
 
 impl JobProcess {
     /// Wait for the leader to exit. Cancel-safe, and may be called again after it returned.
@@ -79,14 +88,16 @@ impl Drop for JobProcess {
 /// Must be called from a long-lived thread (a runtime worker, not a blocking-pool thread):
 /// `PR_SET_PDEATHSIG` fires when the thread that forked the child ends.
 pub fn spawn_group(cmd: Command, log: &Path) -> std::io::Result<JobProcess> {
-    spawn_group_with(cmd, log, DeathSignal::Hook)
+    spawn_group_with(cmd, log, DeathSignal::Hook, false)
 }
 
-/// [`spawn_group`], saying who sets the death signal.
+/// [`spawn_group`], saying who sets the death signal and whether the program gets a done
+/// channel ([`DONE_FD_VAR`]).
 pub fn spawn_group_with(
     mut cmd: Command,
     log: &Path,
     death: DeathSignal,
+    done_channel: bool,
 ) -> std::io::Result<JobProcess> {
     use std::os::unix::process::CommandExt;
     let out = std::fs::OpenOptions::new()
@@ -94,10 +105,15 @@ pub fn spawn_group_with(
         .append(true)
         .open(log)?;
     let err = out.try_clone()?;
-    cmd.stdin(Stdio::null())
-        .stdout(out)
-        .stderr(err)
-        .process_group(0);
+    let done_read = if done_channel {
+        let (read, write) = pipe()?;
+        cmd.stdin(Stdio::from(write)).env(DONE_FD_VAR, "0");
+        Some(read)
+    } else {
+        cmd.stdin(Stdio::null());
+        None
+    };
+    cmd.stdout(out).stderr(err).process_group(0);
     #[cfg(target_os = "linux")]
     // SAFETY: only async-signal-safe calls between fork and exec (prctl).
     if death == DeathSignal::Hook {
@@ -112,6 +128,9 @@ pub fn spawn_group_with(
     }
     let started = Instant::now();
     let child = cmd.spawn()?;
+    // Our copy of the done channel's write end goes with the command, so the channel closes
+    // when the program (the only other holder) exits.
+    drop(cmd);
     let pid = child.id() as i32;
     // The std handle neither kills nor waits when dropped; the reaper owns the pid now.
     drop(child);
@@ -121,10 +140,94 @@ pub fn spawn_group_with(
         .spawn(move || {
             let _ = tx.send(reap(pid, started));
         })?;
+    let announced = match done_read {
+        Some(fd) => {
+            let (tx, rx) = oneshot::channel();
+            std::thread::Builder::new()
+                .name(format!("i2-done-{pid}"))
+                .spawn(move || {
+                    if let Some(code) = read_announcement(std::fs::File::from(fd)) {
+                        let _ = tx.send(code);
+                    }
+                })?;
+            Some(rx)
+        }
+        None => None,
+    };
     Ok(JobProcess {
         pgid: pid,
         exit: rx,
         done: None,
+        announced,
+    })
+}
+
+/// Read the done channel until its `done <code>` line, or until it closes without one.
+fn read_announcement(mut f: std::fs::File) -> Option<i32> {
+    use std::io::Read;
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 64];
+    loop {
+        match f.read(&mut chunk) {
+            Ok(0) => return None,
+            Ok(n) => {
+                buf.extend_from_slice(&chunk[..n]);
+                if let Some(end) = buf.iter().position(|b| *b == b'\n') {
+                    return parse_announcement(&buf[..end]);
+                }
+                if buf.len() > 256 {
+                    return None;
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) => return None,
+        }
+    }
+}
+
+fn parse_announcement(line: &[u8]) -> Option<i32> {
+    std::str::from_utf8(line)
+        .ok()?
+        .strip_prefix("done ")?
+        .trim()
+        .parse()
+        .ok()
+}
+
+impl JobProcess {
+    /// The done channel's receiving end, for waiting on it beside [`JobProcess::wait`].
+    pub fn take_announcement(&mut self) -> Option<oneshot::Receiver<i32>> {
+        self.announced.take()
+    }
+}
+
+/// Resolves with the exit code a program announced on its done channel; never if it has
+/// none, or closed it without announcing. Cancel-safe.
+pub async fn announced(rx: &mut Option<oneshot::Receiver<i32>>) -> i32 {
+    if let Some(r) = rx.as_mut()
+        && let Ok(code) = r.await
+    {
+        return code;
+    }
+    *rx = None;
+    std::future::pending().await
+}
+
+/// A pipe whose two ends are closed on exec (the child gets its end by `dup2`, which clears
+/// that flag on the copy).
+fn pipe() -> std::io::Result<(std::os::fd::OwnedFd, std::os::fd::OwnedFd)> {
+    use std::os::fd::FromRawFd;
+    let mut fds = [0 as libc::c_int; 2];
+    // SAFETY: pipe2 writes two descriptors into the array, which we then own.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: both descriptors were just created and are owned by nothing else.
+    Ok(unsafe {
+        (
+            std::os::fd::OwnedFd::from_raw_fd(fds[0]),
+            std::os::fd::OwnedFd::from_raw_fd(fds[1]),
+        )
     })
 }
 
@@ -312,6 +415,54 @@ mod tests {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[tokio::test]
+    async fn a_done_announcement_arrives_before_the_exit() {
+        let dir = std::env::temp_dir().join(format!("i2-proc-done-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let mut cmd = Command::new("/bin/sh");
+        // Announces on its standard input (the channel), then lingers as a teardown would.
+        cmd.args([
+            "-c",
+            "test \"$I2SERVER_DONE_FD\" = 0 && echo 'done 3' >&0; sleep 1; exit 3",
+        ]);
+        let mut child =
+            spawn_group_with(cmd, &dir.join("log"), DeathSignal::Hook, true).expect("spawn");
+        let mut rx = child.take_announcement();
+        let code = tokio::time::timeout(Duration::from_secs(10), announced(&mut rx))
+            .await
+            .expect("announced");
+        assert_eq!(code, 3);
+        assert!(group_alive(child.pgid), "announced before exiting");
+        let exit = child.wait().await.expect("reap");
+        assert_eq!(exit.status.code(), Some(3));
+
+        // Without an announcement (or with a malformed one) nothing resolves.
+        for script in ["exit 0", "echo 'finished' >&0; exit 0"] {
+            let mut cmd = Command::new("/bin/sh");
+            cmd.args(["-c", script]);
+            let mut child =
+                spawn_group_with(cmd, &dir.join("log"), DeathSignal::Hook, true).expect("spawn");
+            let mut rx = child.take_announcement();
+            child.wait().await.expect("reap");
+            assert!(
+                tokio::time::timeout(Duration::from_millis(300), announced(&mut rx))
+                    .await
+                    .is_err(),
+                "{script}: nothing announced"
+            );
+        }
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn announcements_parse_strictly() {
+        assert_eq!(parse_announcement(b"done 0"), Some(0));
+        assert_eq!(parse_announcement(b"done 1 "), Some(1));
+        assert_eq!(parse_announcement(b"done"), None);
+        assert_eq!(parse_announcement(b"done x"), None);
+        assert_eq!(parse_announcement(b"ok 0"), None);
     }
 
     #[tokio::test]

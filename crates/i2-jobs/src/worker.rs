@@ -199,7 +199,12 @@ impl Worker {
         let log = job_dir.join(RUNNER_LOG);
         let attempt_start = SystemTime::now();
         let cmd = self.runner.command(&uuid, &job_dir, &self.env);
-        let mut child = match process::spawn_group_with(cmd, &log, self.runner.death_signal()) {
+        let mut child = match process::spawn_group_with(
+            cmd,
+            &log,
+            self.runner.death_signal(),
+            self.runner.announces_done(),
+        ) {
             Ok(c) => c,
             Err(e) => {
                 let reason = format!("{e}");
@@ -234,9 +239,13 @@ impl Worker {
         let renew_after = self.renew_after();
         let mut cancelled = false;
         let mut limit: Option<Outcome> = None;
-        let status = loop {
+        let mut announcement = child.take_announcement();
+        let end = loop {
             tokio::select! {
-                r = child.wait() => break r,
+                r = child.wait() => break End::Exited(r),
+                code = process::announced(&mut announcement), if !cancelled && limit.is_none() => {
+                    break End::Announced(code);
+                }
                 _ = beat.tick() => {
                     let look = if renewed.elapsed() >= renew_after {
                         queue::heartbeat(&self.db, claim.job_id, claim.fence, self.config.lease_secs).await
@@ -301,8 +310,21 @@ impl Worker {
                         return;
                     }
                     // It finished within the grace period: record it normally below.
-                    break child.wait().await;
+                    break End::Exited(child.wait().await);
                 }
+            }
+        };
+        let status = match end {
+            End::Exited(status) => status,
+            End::Announced(code) => {
+                let outcome = exit_outcome(
+                    std::os::unix::process::ExitStatusExt::from_raw((code & 0xff) << 8),
+                    self.runner.sets_status(),
+                );
+                self.explain(&job_dir, &job.task_name, &outcome, None, attempt_start);
+                self.finish(&claim, outcome).await;
+                self.await_teardown(&claim, &mut child, code).await;
+                return;
             }
         };
         // Whatever is left of the group (daemonised grandchildren) goes with the attempt.
@@ -355,6 +377,45 @@ impl Worker {
         {
             tracing::warn!(dir = %job_dir.display(), error = %e, "could not write diagnostic.xml");
         }
+    }
+}
+
+/// How a supervised attempt's wait ended.
+enum End {
+    /// The runner exited (or could not be waited for).
+    Exited(Result<ExitInfo, String>),
+    /// The runner announced that the job, its outputs, KPIs and report are written and that
+    /// it exits with this code; only its interpreter's teardown is left.
+    Announced(i32),
+}
+
+/// How long a runner that announced its end may take to exit before its group is ended.
+const TEARDOWN_LIMIT: Duration = Duration::from_secs(60);
+
+impl Worker {
+    /// After the attempt was closed on the runner's announcement: reap it, and end whatever
+    /// is left of its group, before this worker takes other work.
+    async fn await_teardown(&self, claim: &Claim, child: &mut process::JobProcess, code: i32) {
+        let pgid = child.pgid;
+        match tokio::time::timeout(TEARDOWN_LIMIT, child.wait()).await {
+            Ok(Ok(e)) if e.status.code() == Some(code & 0xff) => {}
+            Ok(Ok(e)) => tracing::warn!(
+                job = claim.job_id,
+                status = %e.status,
+                announced = code,
+                "the runner ended otherwise than it announced; the job keeps the recorded end"
+            ),
+            Ok(Err(e)) => {
+                tracing::warn!(job = claim.job_id, error = %e, "waiting for the runner failed")
+            }
+            Err(_) => tracing::warn!(
+                job = claim.job_id,
+                secs = TEARDOWN_LIMIT.as_secs(),
+                "the runner announced its end but did not exit; ending its process group"
+            ),
+        }
+        let _ = process::kill_group(pgid);
+        let _ = child.wait().await;
     }
 }
 

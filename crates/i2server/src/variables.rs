@@ -249,6 +249,10 @@ pub const NOT_CONFIGURATION: &[(&str, &str)] = &[
         "set by workers on the runner, to find a job's processes",
     ),
     (
+        "I2SERVER_DONE_FD",
+        "set by workers on the runner: its standard input is the channel on which it announces its end",
+    ),
+    (
         "CCP4I2_TOP",
         "a def.xml placeholder, not an environment variable",
     ),
