@@ -4,7 +4,10 @@
 # the same upstream runner and Python:
 #   1. POST jobs/{id}/run/  ->  the job's process starts (also shown above the machine's
 #      floor: a bare posix_spawn of a small static program after 1 s idle, bench/spawn_floor.c)
-#   2. the job's process exits  ->  Finished visible through GET jobs/{id}/
+#   2. the job's process exits  ->  Finished visible through GET jobs/{id}/ (negative when
+#      Finished shows first: the reference shows it before the outputs are in; i2server once
+#      the runner has announced on its done channel that outputs, KPIs and report are
+#      written), and for i2server: the runner's announcement  ->  Finished visible
 #   3. POST run/  ->  Finished visible
 #   4. POST run/  ->  the finished job's report received (GET report_xml/ once Finished shows:
 #      what a client waits for; the reference builds a report when first asked, i2server
@@ -64,8 +67,8 @@ wait_health $REFPORT
 "$PY" bench/jobs_driver.py "$REFPORT" "$T/stamps" "$JOBS" "$ROOT" > "$T/ref.res"
 stop $REFPID
 
-read -r I_START I_FIN I_TOTAL I_REP < "$T/i2.res"
-read -r R_START R_FIN R_TOTAL R_REP < "$T/ref.res"
+read -r I_START I_FIN I_TOTAL I_REP I_DONE < "$T/i2.res"
+read -r R_START R_FIN R_TOTAL R_REP R_DONE < "$T/ref.res"
 above() { "$PY" -c "import sys; print(f'{float(sys.argv[1]) - float(sys.argv[2]):.1f}')" "$1" "$FLOOR"; }
 ratio() { "$PY" -c "import sys; a, b = float(sys.argv[1]), float(sys.argv[2]); print(f'{a / b:.1f}x' if b > 0 and a > 0 else 'n/a')" "$1" "$2"; }
 {
@@ -74,6 +77,7 @@ ratio() { "$PY" -c "import sys; a, b = float(sys.argv[1]), float(sys.argv[2]); p
   echo "| POST run/ -> job process started | $I_START ms | $R_START ms | $(ratio "$R_START" "$I_START") |"
   echo "| the same above the machine's spawn floor ($FLOOR ms, see below) | $(above "$I_START") ms | $(above "$R_START") ms | $(ratio "$(above "$R_START")" "$(above "$I_START")") |"
   echo "| job process exited -> Finished visible | $I_FIN ms | $R_FIN ms | $(ratio "$R_FIN" "$I_FIN") |"
+  echo "| runner announced its end (outputs, KPIs, report written) -> Finished visible | $I_DONE ms | $R_DONE (no such signal) | n/a |"
   echo "| POST run/ -> Finished visible | $I_TOTAL ms | $R_TOTAL ms | $(ratio "$R_TOTAL" "$I_TOTAL") |"
   echo "| POST run/ -> finished job's report received | $I_REP ms | $R_REP ms | $(ratio "$R_REP" "$I_REP") |"
   echo

@@ -2,7 +2,8 @@
 F_SIGF, POST run/, poll GET jobs/{id}/ every 5 ms until Finished, and pair the times with
 the runner wrapper's start/exit stamps. Prints median milliseconds:
 run->start, exit->Finished visible, run->Finished visible, run->report of the finished job
-received (the reference builds reports when first asked; i2server before Finished shows)."""
+received (the reference builds reports when first asked; i2server before Finished shows),
+and, where the runner announces its end (i2server's done channel), announcement->Finished."""
 import glob
 import http.client
 import json
@@ -52,7 +53,7 @@ for _ in range(3000):
     time.sleep(0.01)
 st, p = post_json("/projects/", {"name": "bench", "directory": "__default__"})
 assert st == 201, (st, p)
-starts, fins, totals, reports = [], [], [], []
+starts, fins, totals, reports, dones = [], [], [], [], []
 for i in range(jobs):
     st, r = post_json(f"/projects/{p['id']}/create_task/", {"task_name": "freerflag"})
     assert st == 200, (st, r)
@@ -83,11 +84,15 @@ for i in range(jobs):
             break
         time.sleep(0.005)
     t_end = float(open(end_file).read())
+    done_file = os.path.join(stamps, f"done.{pid}")  # i2server's runner announces its end
+    if os.path.exists(done_file):
+        dones.append((t_fin - float(open(done_file).read())) * 1000)
     starts.append((t_start - t_run) * 1000)
     fins.append((t_fin - t_end) * 1000)
     totals.append((t_fin - t_run) * 1000)
     reports.append((t_report - t_run) * 1000)
+    extra = f", announced->Finished {dones[-1]:.1f} ms" if os.path.exists(done_file) else ""
     print(f"job {job}: run->start {starts[-1]:.1f} ms, exit->Finished {fins[-1]:.1f} ms, "
-          f"run->Finished {totals[-1]:.1f} ms, run->report {reports[-1]:.1f} ms (runner lived {(t_end - t_start) * 1000:.0f} ms)",
+          f"run->Finished {totals[-1]:.1f} ms, run->report {reports[-1]:.1f} ms{extra} (runner lived {(t_end - t_start) * 1000:.0f} ms)",
           file=sys.stderr)
-print(" ".join(f"{statistics.median(x):.1f}" for x in (starts, fins, totals, reports)))
+print(" ".join(f"{statistics.median(x):.1f}" if x else "n/a" for x in (starts, fins, totals, reports, dones)))
