@@ -180,6 +180,18 @@ async fn run_hands_the_job_to_an_idle_worker(backend: Backend) {
     let row = wait_closed(&app, ids[1], "the job to end").await;
     assert_eq!(row.attempts, 1, "run once");
     assert_eq!(job_status(&app, ids[1]).await, 6, "Finished");
+    // Run again: the closed row is reused, with the next fence.
+    idle_workers(&app, 1).await;
+    let (status, body) = run(&app, ids[1]).await;
+    assert_eq!(status, 200, "{body}");
+    let row = wait_closed(&app, ids[1], "the second run to end").await;
+    assert_eq!(
+        (row.worker.as_deref(), row.attempts, row.fence),
+        (Some("w3"), 1, 2)
+    );
+    // It really ran again: the fake runner's completion marker is unique per job, so a
+    // second completion fails.
+    assert_eq!(row.outcome.as_deref(), Some("failed"));
 
     let r = app
         .send_json(
