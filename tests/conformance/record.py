@@ -922,6 +922,38 @@ def build_methods_steps():
     add(PM("suggest_tls_groups_missing", 3, "suggest_tls_groups",
            remove_file={"project": "methods", "rel_path": "CCP4_IMPORTED_FILES/model.pdb"}))
     add(OM("atom_count_missing_file", 3, xyz, "atomCount", args=["A/"]))
+# lists.json: whole lists through set_parameter (--sequence lists)
+# ---------------------------------------------------------------------------
+
+def build_list_steps():
+    s = []
+    add = s.append
+    add(X("projects_create", "POST", "/projects/", J({"name": "lists", "directory": "__default__"})))
+    # 1 mrbump_basic (a list of strings), 2 arcimboldo (a list of integers), 3 ProvideAsuContents
+    for task in ["mrbump_basic", "arcimboldo", "ProvideAsuContents"]:
+        add(X("create_%s" % task, "POST", "/projects/1/create_task/", J({"task_name": task})))
+    strings = "mrbump_basic.inputData.SELECTEDCHAINS"
+    ints = "arcimboldo.inputData.LITE_HELICES_LIST"
+    asu = "ProvideAsuContents.inputData.ASU_CONTENT"
+    for job, path, tag, values in [(1, strings, "strings", [["A", "B"], ["C"], []]),
+                                   (2, ints, "ints", [[3, 5], [7], []])]:
+        for n, v in enumerate(values):
+            add(SET("set_%s_%d" % (tag, n), job, path, v))
+            add(X("params_xml_%s_%d" % (tag, n), "GET", "/jobs/%d/params_xml/" % job))
+            add(X("get_parameter_%s_%d" % (tag, n), "GET", "/jobs/%d/get_parameter/?object_path=%s" % (job, path)))
+        add(SET("set_%s_scalar" % tag, job, path, "A"))
+    add(SET("set_ints_refused", 2, ints, ["x"]))
+    add(X("params_xml_ints_refused", "GET", "/jobs/2/params_xml/"))
+    seq = {"sequence": "MKVLAAGIVG", "nCopies": 2, "polymerType": "PROTEIN", "name": "A", "description": "d"}
+    add(SET("set_asu_one", 3, asu, [seq]))
+    add(X("params_xml_asu_one", "GET", "/jobs/3/params_xml/"))
+    add(SET("set_asu_two", 3, asu, [seq, dict(seq, name="B", nCopies=1, sequence="ACGU", polymerType="RNA")]))
+    add(X("params_xml_asu_two", "GET", "/jobs/3/params_xml/"))
+    add(X("container_asu_two", "GET", "/jobs/3/container/", deviation=ASU_ORDER))
+    return s
+
+
+# ---------------------------------------------------------------------------
 # runcheck.json: run_time_validation checks that read the job's files (--sequence runcheck)
 # ---------------------------------------------------------------------------
 
@@ -1138,10 +1170,10 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--base", default="http://127.0.0.1:8765")
     ap.add_argument("--out", required=True)
-    ap.add_argument("--sequence", choices=["foundation", "uploads", "jobs", "tasks", "methods", "runcheck"],
+    ap.add_argument("--sequence", choices=["foundation", "uploads", "jobs", "tasks", "methods", "runcheck", "lists"],
                     default="foundation",
-                    help="foundation.json (default), uploads.json, jobs.json, tasks.json, methods.json or "
-                         "runcheck.json")
+                    help="foundation.json (default), uploads.json, jobs.json, tasks.json, methods.json, "
+                         "runcheck.json or lists.json")
     args = ap.parse_args()
 
     # Refuse to record against a server that is not fresh: ids would not line up.
@@ -1157,7 +1189,7 @@ def main():
 
     steps = {"foundation": build_steps, "uploads": build_upload_steps, "jobs": build_jobs_steps,
              "tasks": build_task_steps, "methods": build_methods_steps,
-             "runcheck": build_runcheck_steps}[args.sequence]()
+             "runcheck": build_runcheck_steps, "lists": build_list_steps}[args.sequence]()
     for step in steps:
         name = step["name"]
         assert name not in by_name, "duplicate exchange name " + name

@@ -39,6 +39,10 @@ pub struct JobParams {
     pub(crate) set: HashSet<String>,
     /// Object paths of parameters whose def.xml gives a default.
     pub(crate) defaulted: HashSet<String>,
+    /// The definition's classes: a list's new scalar items carry their class's own
+    /// qualifiers (upstream builds them from the class alone, not from the list's item
+    /// template).
+    classes: crate::classes::Classes,
 }
 
 /// A successful `set_parameter`: the response `data` and the new `input_params.xml` text.
@@ -129,6 +133,7 @@ impl JobParams {
             tree,
             set: HashSet::new(),
             defaulted,
+            classes: def.classes.clone(),
         }
     }
 
@@ -444,6 +449,7 @@ impl JobParams {
             }
         };
         let defaulted = &self.defaulted;
+        let classes = &self.classes;
         let set = &mut self.set;
         let Some(node) = node_at_mut(&mut self.tree, &route) else {
             return Err(refuse(
@@ -459,8 +465,16 @@ impl JobParams {
             }
             // A list takes a list: its items are replaced, as upstream's `CList.set(list)`
             // does (how a client adds or removes items).
-            NodeKind::List if value.is_array() => replace_items(node, value, set, defaulted)
-                .map_err(|r| refuse(r, ParamErrorKind::Invalid, details.clone()))?,
+            NodeKind::List if value.is_array() => {
+                replace_items(node, value, set, defaulted, classes)
+                    .map_err(|r| refuse(r, ParamErrorKind::Invalid, details.clone()))?
+            }
+            // One plain value makes a list of one item, as upstream's `CList.set` does.
+            NodeKind::List if !value.is_object() && !value.is_null() && item_is_scalar(node) => {
+                let one = Value::Array(vec![value.clone()]);
+                replace_items(node, &one, set, defaulted, classes)
+                    .map_err(|r| refuse(r, ParamErrorKind::Invalid, details.clone()))?
+            }
             NodeKind::List | NodeKind::Composite | NodeKind::Container => match value {
                 // A file parameter takes its parts as a dict (project, baseName, relPath,
                 // annotation, dbFileId, subType, contentFlag): how uploads bind a file.
@@ -1012,6 +1026,7 @@ fn replace_items(
     values: &Value,
     set: &mut HashSet<String>,
     defaulted: &HashSet<String>,
+    classes: &crate::classes::Classes,
 ) -> Result<(), Refusal> {
     let Some(values) = values.as_array() else {
         return Err(Refusal::type_error("a list needs a list of values".into()));
@@ -1033,9 +1048,15 @@ fn replace_items(
         );
         match (node_kind(&item), v) {
             (_, Value::Null) => {}
-            (NodeKind::Scalar(kind), v) => assign(&mut item, kind, v, set, defaulted, true)?,
+            (NodeKind::Scalar(kind), v) => {
+                bare_qualifiers(&mut item, classes);
+                assign(&mut item, kind, v, set, defaulted, true)?
+            }
             (NodeKind::Composite | NodeKind::Container, Value::Object(m)) => {
-                update(&mut item, m, set, defaulted)?
+                update(&mut item, m, set, defaulted)?;
+                // A part given its class's default value counts as not set (it is left out
+                // of the parameters file), as upstream treats a new item's parts.
+                unset_class_defaults(&item, set);
             }
             (_, other) => {
                 return Err(Refusal::type_error(format!(
@@ -1054,6 +1075,50 @@ fn replace_items(
         m.insert("_CONTENTS_ORDER".into(), Value::Array(order));
     }
     Ok(())
+}
+
+/// Whether a list's items are plain values.
+fn item_is_scalar(list: &Value) -> bool {
+    list.get("_subItem")
+        .is_some_and(|t| matches!(node_kind(t), NodeKind::Scalar(_)))
+}
+
+/// A scalar item's qualifiers replaced by its class's own.
+fn bare_qualifiers(item: &mut Value, classes: &crate::classes::Classes) {
+    let Some(class) = item
+        .get("_class")
+        .and_then(Value::as_str)
+        .map(str::to_string)
+    else {
+        return;
+    };
+    let bare = crate::container::fresh(classes, &class, "");
+    if let (Some(q), Some(m)) = (bare.get("_qualifiers"), item.as_object_mut()) {
+        m.insert("_qualifiers".into(), q.clone());
+    }
+}
+
+/// Unmark the scalar parts of `node` whose value is their `default` qualifier.
+fn unset_class_defaults(node: &Value, set: &mut HashSet<String>) {
+    match node.get("_value") {
+        Some(Value::Object(m)) => {
+            for c in m.values() {
+                unset_class_defaults(c, set);
+            }
+        }
+        Some(v) if matches!(node_kind(node), NodeKind::Scalar(_)) => {
+            let default = node.get("_qualifiers").and_then(|q| q.get("default"));
+            let equal = match (default, v) {
+                (Some(Value::Number(a)), Value::Number(b)) => a.as_f64() == b.as_f64(),
+                (Some(d), v) => !d.is_null() && d == v,
+                (None, _) => false,
+            };
+            if equal {
+                set.remove(path_of(node));
+            }
+        }
+        _ => {}
+    }
 }
 
 /// Every part of `node` unset, scalar values `None`.

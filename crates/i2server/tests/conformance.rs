@@ -698,3 +698,13 @@ async fn runcheck_conformance_postgres() {
     require_monomer_library();
     run(Backend::Postgres, "runcheck.json").await;
 }
+
+#[tokio::test]
+async fn lists_conformance_sqlite() {
+    run(Backend::Sqlite, "lists.json").await;
+}
+
+#[tokio::test]
+async fn lists_conformance_postgres() {
+    run(Backend::Postgres, "lists.json").await;
+}
