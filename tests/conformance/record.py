@@ -617,6 +617,16 @@ def build_jobs_steps():
     add(X("run_local_get_not_allowed", "GET", "/jobs/1/run_local/", compare="status"))
     add(X("run_local_queue_fallback", "POST", "/jobs/2/run_local/", J({"on_unavailable": "queue"})))
     add(X("run_local_ccp4_free", "POST", "/jobs/1/run_local/", RAW("application/json", "{not json")))
+    # --- run / cancel / report of a job that never ran, and of unknown jobs ---------------
+    add(X("create_task_freerflag_pending", "POST", "/projects/1/create_task/", J({"task_name": "freerflag"})))
+    add(X("cancel_pending", "POST", "/jobs/3/cancel/"))
+    add(X("job_after_cancel_pending", "GET", "/jobs/3/"))
+    add(X("report_xml_pending", "GET", "/jobs/3/report_xml/"))
+    add(X("cancel_unknown_job", "POST", "/jobs/99/cancel/"))
+    add(X("run_unknown_job", "POST", "/jobs/99/run/"))
+    add(X("report_xml_unknown_job", "GET", "/jobs/99/report_xml/"))
+    add(X("cancel_get_not_allowed", "GET", "/jobs/3/cancel/", compare="status"))
+    add(X("run_get_not_allowed", "GET", "/jobs/3/run/", compare="status"))
     return s
 
 

@@ -283,13 +283,17 @@ pub async fn bulk_delete(State(s): State<AppState>, input: Input) -> ApiResult<J
 pub async fn run(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
     // Read in the queueing transaction: one connection for the whole request.
     let mut tx = s.db.begin_sync_later().await?;
-    let row = crud::fetch_in(&mut tx, &JOB, &id).await?;
+    let row = crud::fetch_in(&mut tx, &JOB, &id)
+        .await
+        .map_err(|e| envelope_404(e, "Job matching query does not exist."))?;
     let jid = row.pk().as_i64().unwrap_or_default();
     Ok(Json(super::runs::enqueue_in(&s, tx, jid, &row).await?))
 }
 
 pub async fn cancel(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
-    let row = fetch_job(&s, &id).await?;
+    let row = fetch_job(&s, &id)
+        .await
+        .map_err(|e| envelope_404(e, &format!("Job {id} not found")))?;
     let jid = row.pk().as_i64().unwrap_or_default();
     if queue::cancel(&s.db, jid).await? == queue::Cancelled::NotActive {
         let status = row.get(&JOB, "status").as_i64().unwrap_or(0) as i32;
@@ -298,7 +302,7 @@ pub async fn cancel(State(s): State<AppState>, Path(id): Path<String>) -> ApiRes
             .unwrap_or("Unknown");
         return Err(ApiError::envelope(
             StatusCode::BAD_REQUEST,
-            format!("Job cannot be cancelled: it is not queued or running (status {label})"),
+            format!("Job is not running or queued (status: {label})"),
         ));
     }
     let row = fetch_job(&s, &id).await?;

@@ -17,12 +17,15 @@ use crate::routes::{jobs, tasks};
 
 pub const REPORT_FILE: &str = "report_xml.xml";
 
-fn status_report(status: &str) -> String {
-    format!("<report><status>{status}</status></report>")
+/// A report that only says the job's status, in upstream's tab-indented form.
+pub(crate) fn status_report(status: &str) -> String {
+    format!("<report>\n\t<status>{status}</status>\n</report>")
 }
 
 pub async fn report_xml(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult<Response> {
-    let job = jobs::fetch_job(&s, &id).await?;
+    let job = jobs::fetch_job(&s, &id)
+        .await
+        .map_err(|e| jobs::envelope_404(e, "Job not found: Job matching query does not exist."))?;
     let jid = job.pk().as_i64().unwrap_or_default();
     let stored = JobStatus::from_i32(job.get(&JOB, "status").as_i64().unwrap_or(0) as i32);
     // What clients see: a job whose runner has not been reaped is still running.

@@ -34,9 +34,6 @@ use crate::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::routes::{jobs, tasks};
 
-/// What upstream's pending report says (its tab-indented form).
-const PENDING_REPORT: &str = "<report>\n\t<status>PENDING</status>\n</report>";
-
 fn status_of(row: &i2_store::records::RecordRow) -> Option<JobStatus> {
     JobStatus::from_i32(row.get(&JOB, "status").as_i64().unwrap_or(0) as i32)
 }
@@ -217,7 +214,9 @@ pub async fn regenerate_report(
         .await
         .map_err(|e| jobs::envelope_404(e, "Job not found: Job matching query does not exist."))?;
     let xml = match status_of(&job) {
-        None | Some(JobStatus::Pending | JobStatus::Unknown) => PENDING_REPORT.to_string(),
+        None | Some(JobStatus::Pending | JobStatus::Unknown) => {
+            crate::routes::reports::status_report("PENDING")
+        }
         Some(_) => {
             let Some(builder) = s.reports.clone() else {
                 return Err(ApiError::envelope(
