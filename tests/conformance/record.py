@@ -964,6 +964,28 @@ def build_list_steps():
 
 
 # ---------------------------------------------------------------------------
+# catalogue.json: the task catalogue, a job's definition, and lookup routes (--sequence catalogue)
+# ---------------------------------------------------------------------------
+
+def build_catalogue_steps():
+    s = []
+    add = s.append
+    add(X("projects_create", "POST", "/projects/", J({"name": "catalogue", "directory": "__default__"})))
+    add(X("create_task_freerflag", "POST", "/projects/1/create_task/", J({"task_name": "freerflag"})))
+    add(X("task_lookup", "GET", "/task_lookup/"))
+    add(X("def_xml_freerflag", "GET", "/jobs/1/def_xml/"))
+    add(X("def_xml_unknown_job", "GET", "/jobs/99/def_xml/"))
+    add(X("filetypes_mtz", "GET", "/filetypes/application/CCP4-mtz-observed/", compare="status",
+          quirk="a MIME type's slash takes the URL outside the reference's route: Django's HTML 404 page"))
+    add(X("filetypes_unknown", "GET", "/filetypes/nothing/"))
+    add(X("fileimports_unknown", "GET", "/fileimports/99/"))
+    add(X("projectexports_list", "GET", "/projectexports/"))
+    add(X("projectexports_unknown", "GET", "/projectexports/99/"))
+    add(X("files_by_uuid_list", "GET", "/files_by_uuid/"))
+    return s
+
+
+# ---------------------------------------------------------------------------
 # runcheck.json: run_time_validation checks that read the job's files (--sequence runcheck)
 # ---------------------------------------------------------------------------
 
@@ -1180,10 +1202,10 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--base", default="http://127.0.0.1:8765")
     ap.add_argument("--out", required=True)
-    ap.add_argument("--sequence", choices=["foundation", "uploads", "jobs", "tasks", "methods", "runcheck", "lists"],
+    ap.add_argument("--sequence", choices=["foundation", "uploads", "jobs", "tasks", "methods", "runcheck", "lists", "catalogue"],
                     default="foundation",
                     help="foundation.json (default), uploads.json, jobs.json, tasks.json, methods.json, "
-                         "runcheck.json or lists.json")
+                         "runcheck.json, lists.json or catalogue.json")
     args = ap.parse_args()
 
     # Refuse to record against a server that is not fresh: ids would not line up.
@@ -1199,7 +1221,8 @@ def main():
 
     steps = {"foundation": build_steps, "uploads": build_upload_steps, "jobs": build_jobs_steps,
              "tasks": build_task_steps, "methods": build_methods_steps,
-             "runcheck": build_runcheck_steps, "lists": build_list_steps}[args.sequence]()
+             "runcheck": build_runcheck_steps, "lists": build_list_steps,
+             "catalogue": build_catalogue_steps}[args.sequence]()
     for step in steps:
         name = step["name"]
         assert name not in by_name, "duplicate exchange name " + name

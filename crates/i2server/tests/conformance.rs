@@ -708,3 +708,13 @@ async fn lists_conformance_sqlite() {
 async fn lists_conformance_postgres() {
     run(Backend::Postgres, "lists.json").await;
 }
+
+#[tokio::test]
+async fn catalogue_conformance_sqlite() {
+    run(Backend::Sqlite, "catalogue.json").await;
+}
+
+#[tokio::test]
+async fn catalogue_conformance_postgres() {
+    run(Backend::Postgres, "catalogue.json").await;
+}

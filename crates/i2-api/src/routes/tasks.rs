@@ -393,7 +393,14 @@ pub async fn container(State(s): State<AppState>, Path(id): Path<String>) -> Api
 }
 
 pub async fn def_xml(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
-    let job = jobs::fetch_job(&s, &id).await?;
+    // Upstream answers an unknown job here with a 400 envelope.
+    let job = jobs::fetch_job(&s, &id).await.map_err(|e| match e {
+        ApiError::NotFound(_) | ApiError::NotFoundPlain => ApiError::envelope(
+            StatusCode::BAD_REQUEST,
+            "Job matching query does not exist.",
+        ),
+        other => other,
+    })?;
     let def = definition(catalogue(&s)?, &text(&job, &JOB, "task_name"))?;
     Ok(Json(
         json!({"success": true, "data": {"xml": def.expanded_def_xml()}}),
