@@ -34,6 +34,7 @@ responses are stored raw. See README.md next to this file for the format.
 import argparse
 import http.client
 import json
+import time
 import os
 import sys
 import urllib.parse
@@ -964,6 +965,36 @@ def build_list_steps():
 
 
 # ---------------------------------------------------------------------------
+# runs.json: jobs run to their end by the upstream runner (--sequence runs; the replay runs an
+# embedded worker)
+# ---------------------------------------------------------------------------
+
+def build_run_steps():
+    s = []
+    add = s.append
+    add(X("projects_create", "POST", "/projects/", J({"name": "runs", "directory": "__default__"})))
+    add(X("create_task_freerflag", "POST", "/projects/1/create_task/", J({"task_name": "freerflag"})))
+    add(UP("upload_fsigf", 1, "freerflag.inputData.F_SIGF", "rnase25_fsigf.mtz",
+           FREER_DATA + "/rnase25_fsigf.mtz", selector="/*/*/[F,SIGF]"))
+    add(X("run", "POST", "/jobs/1/run/"))
+    add(X("job_finished", "GET", "/jobs/1/", wait_terminal=True))
+    add(X("report_finished", "GET", "/jobs/1/report_xml/"))
+    add(X("files_of_job", "GET", "/files/?job=1"))
+    add(X("job_float_values", "GET", "/projects/1/job_float_values/"))
+    add(X("job_char_values", "GET", "/projects/1/job_char_values/"))
+    add(X("job_tree", "GET", "/projects/1/job_tree/"))
+    add(X("cancel_finished", "POST", "/jobs/1/cancel/"))
+    # A job the runner fails: freerflag without its reflections.
+    add(X("create_task_freerflag_empty", "POST", "/projects/1/create_task/", J({"task_name": "freerflag"})))
+    add(X("run_empty", "POST", "/jobs/2/run/"))
+    add(X("job_failed", "GET", "/jobs/2/", wait_terminal=True))
+    add(X("report_failed", "GET", "/jobs/2/report_xml/"))
+    add(X("files_of_failed_job", "GET", "/files/?job=2"))
+    add(X("jobs_of_project", "GET", "/jobs/?project=1"))
+    return s
+
+
+# ---------------------------------------------------------------------------
 # catalogue.json: the task catalogue, a job's definition, and lookup routes (--sequence catalogue)
 # ---------------------------------------------------------------------------
 
@@ -1202,10 +1233,10 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--base", default="http://127.0.0.1:8765")
     ap.add_argument("--out", required=True)
-    ap.add_argument("--sequence", choices=["foundation", "uploads", "jobs", "tasks", "methods", "runcheck", "lists", "catalogue"],
+    ap.add_argument("--sequence", choices=["foundation", "uploads", "jobs", "tasks", "methods", "runcheck", "lists", "catalogue", "runs"],
                     default="foundation",
                     help="foundation.json (default), uploads.json, jobs.json, tasks.json, methods.json, "
-                         "runcheck.json, lists.json or catalogue.json")
+                         "runcheck.json, lists.json, catalogue.json or runs.json")
     args = ap.parse_args()
 
     # Refuse to record against a server that is not fresh: ids would not line up.
@@ -1222,7 +1253,7 @@ def main():
     steps = {"foundation": build_steps, "uploads": build_upload_steps, "jobs": build_jobs_steps,
              "tasks": build_task_steps, "methods": build_methods_steps,
              "runcheck": build_runcheck_steps, "lists": build_list_steps,
-             "catalogue": build_catalogue_steps}[args.sequence]()
+             "catalogue": build_catalogue_steps, "runs": build_run_steps}[args.sequence]()
     for step in steps:
         name = step["name"]
         assert name not in by_name, "duplicate exchange name " + name
@@ -1261,6 +1292,17 @@ def main():
         if body_bytes is not None:
             headers["Content-Length"] = str(len(body_bytes))
         status, rh, data = send(args.base, step["method"], path, body_bytes, headers)
+        if step.get("wait_terminal"):
+            # Poll until the job has ended (Interrupted, Failed or Finished), then give the
+            # reference time to register outputs (it shows Finished first) and ask again.
+            deadline = time.time() + 300
+            while status == 200 and json.loads(data.decode("utf-8")).get("status") not in (4, 5, 6):
+                if time.time() > deadline:
+                    raise SystemExit("%s: the job did not end within 300 s" % name)
+                time.sleep(0.2)
+                status, rh, data = send(args.base, step["method"], path, body_bytes, headers)
+            time.sleep(3)
+            status, rh, data = send(args.base, step["method"], path, body_bytes, headers)
 
         content_type = rh.get("content-type", "").split(";")[0].strip() or None
         parsed = None
@@ -1298,6 +1340,8 @@ def main():
             ex["quirk"] = step["quirk"]
         if step.get("deviation"):
             ex["deviation"] = step["deviation"]
+        if step.get("wait_terminal"):
+            ex["wait_terminal"] = True
         if step.get("known_gap"):
             ex["known_gap"] = step["known_gap"]
         if step.get("refused"):

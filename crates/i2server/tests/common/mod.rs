@@ -504,7 +504,8 @@ pub fn start_upstream_server(py: &Path, home: &Path, database_url: &str, port: u
 pub fn runner_database_url(app: &TestApp) -> String {
     match app.backend {
         Backend::Sqlite => format!("sqlite://{}", app.root().join("db.sqlite3").display()),
-        Backend::Postgres => app.pg_url().expect("pg url"),
+        // Upstream's settings refuse a PostgreSQL URL without a password.
+        Backend::Postgres => with_dummy_password(&app.pg_url().expect("pg url")),
     }
 }
 
