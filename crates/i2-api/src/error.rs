@@ -33,6 +33,15 @@ pub enum ApiError {
 pub type ApiResult<T> = Result<T, ApiError>;
 
 impl ApiError {
+    /// A missing record answered in a custom action's `{success: false, error}` envelope with
+    /// `status` (upstream's actions use 404 or 400 and their own message); other errors pass.
+    pub fn when_missing(self, status: StatusCode, msg: &str) -> ApiError {
+        match self {
+            ApiError::NotFound(_) | ApiError::NotFoundPlain => ApiError::envelope(status, msg),
+            other => other,
+        }
+    }
+
     pub fn field(field: &str, msg: impl Into<String>) -> Self {
         let mut m = Map::new();
         m.insert(field.to_string(), json!([msg.into()]));

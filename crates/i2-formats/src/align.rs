@@ -81,7 +81,8 @@ fn first_char(s: &str) -> Option<char> {
     s.chars().next()
 }
 
-const CLUSTAL_HEADERS: [&str; 6] = [
+/// First words Biopython accepts as a CLUSTAL header.
+pub const CLUSTAL_HEADERS: [&str; 6] = [
     "CLUSTAL",
     "PROBCONS",
     "MUSCLE",

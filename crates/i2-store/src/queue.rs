@@ -61,13 +61,9 @@ pub async fn enqueue(db: &Db, job_id: i64) -> Result<Enqueued, StoreError> {
 /// caller makes the queueing durable with [`Db::sync_committed`], which it must do before
 /// it acknowledges the request (`POST run/` does). Until then a power failure may undo the
 /// queueing together with any start of the job; a crash of this process cannot.
-pub async fn enqueue_sync_later(db: &Db, job_id: i64) -> Result<Enqueued, StoreError> {
-    enqueue_in(db.begin_sync_later().await?, job_id, DEFAULT_MAX_ATTEMPTS).await
-}
-
-/// [`enqueue_sync_later`] in a transaction the caller began with [`Db::begin_sync_later`]
-/// (so it could look the job up meanwhile).
-pub async fn enqueue_in_sync_later(tx: Tx, job_id: i64) -> Result<Enqueued, StoreError> {
+///
+/// `tx` comes from [`Db::begin_sync_later`] (the caller may read the job in it first).
+pub async fn enqueue_sync_later(tx: Tx, job_id: i64) -> Result<Enqueued, StoreError> {
     enqueue_in(tx, job_id, DEFAULT_MAX_ATTEMPTS).await
 }
 

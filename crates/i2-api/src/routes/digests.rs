@@ -89,12 +89,7 @@ async fn digest_file_row(s: &AppState, row: &RecordRow) -> ApiResult<Json<Value>
 }
 
 fn file_not_found(e: ApiError) -> ApiError {
-    match e {
-        ApiError::NotFound(_) | ApiError::NotFoundPlain => {
-            ApiError::envelope(StatusCode::NOT_FOUND, "File not found")
-        }
-        other => other,
-    }
+    e.when_missing(StatusCode::NOT_FOUND, "File not found")
 }
 
 /// `GET files/{id}/digest/`
@@ -131,16 +126,6 @@ pub async fn file_digest_by_uuid(
     let u = uuid::Uuid::parse_str(raw.trim()).map_err(|_| missing())?;
     let row = file_by_uuid(&mut s.conn(), u).await?.ok_or_else(missing)?;
     digest_file_row(&s, &row).await
-}
-
-fn job_not_found(e: ApiError) -> ApiError {
-    match e {
-        ApiError::NotFound(_) | ApiError::NotFoundPlain => ApiError::envelope(
-            StatusCode::BAD_REQUEST,
-            "Job matching query does not exist.",
-        ),
-        other => other,
-    }
 }
 
 fn failed(reason: impl Into<String>) -> Value {
@@ -247,7 +232,9 @@ pub async fn job_digest(
     Path(id): Path<String>,
     Query(q): Query<HashMap<String, String>>,
 ) -> ApiResult<Json<Value>> {
-    let job = jobs::fetch_job(&s, &id).await.map_err(job_not_found)?;
+    let job = jobs::fetch_job(&s, &id)
+        .await
+        .map_err(jobs::job_missing_400)?;
     let raw = q.get("object_path").map(String::as_str).unwrap_or("");
     let object_path = raw.strip_suffix('/').unwrap_or(raw);
     let data = digest_param(&s, &job, object_path).await?;
@@ -270,7 +257,9 @@ pub async fn job_digest_param_file(
     // Upstream drops the last character of the name; clients rely on it.
     let mut name = given.clone();
     name.pop();
-    let job = jobs::fetch_job(&s, &id).await.map_err(job_not_found)?;
+    let job = jobs::fetch_job(&s, &id)
+        .await
+        .map_err(jobs::job_missing_400)?;
     let jid = job.pk().as_i64().unwrap_or_default();
     let mut c = s.conn();
     let file = records::list(

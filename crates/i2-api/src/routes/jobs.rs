@@ -71,12 +71,15 @@ pub async fn job_json(c: &mut impl Conn, row: &RecordRow) -> ApiResult<Value> {
 
 /// Custom actions answer a missing record in the `{success:false}` envelope.
 pub fn envelope_404(e: ApiError, msg: &str) -> ApiError {
-    match e {
-        ApiError::NotFound(_) | ApiError::NotFoundPlain => {
-            ApiError::envelope(StatusCode::NOT_FOUND, msg)
-        }
-        other => other,
-    }
+    e.when_missing(StatusCode::NOT_FOUND, msg)
+}
+
+/// The 400 envelope upstream's job actions give a missing job.
+pub fn job_missing_400(e: ApiError) -> ApiError {
+    e.when_missing(
+        StatusCode::BAD_REQUEST,
+        "Job matching query does not exist.",
+    )
 }
 
 pub async fn fetch_job(s: &AppState, id: &str) -> ApiResult<RecordRow> {

@@ -163,7 +163,7 @@ pub(crate) async fn enqueue_in(
             }
         }
         None => {
-            let queued = queue::enqueue_in_sync_later(tx, jid).await? == queue::Enqueued::Queued;
+            let queued = queue::enqueue_sync_later(tx, jid).await? == queue::Enqueued::Queued;
             if queued {
                 s.dispatch.wake();
             }

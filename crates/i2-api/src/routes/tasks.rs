@@ -393,14 +393,9 @@ pub async fn container(State(s): State<AppState>, Path(id): Path<String>) -> Api
 }
 
 pub async fn def_xml(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
-    // Upstream answers an unknown job here with a 400 envelope.
-    let job = jobs::fetch_job(&s, &id).await.map_err(|e| match e {
-        ApiError::NotFound(_) | ApiError::NotFoundPlain => ApiError::envelope(
-            StatusCode::BAD_REQUEST,
-            "Job matching query does not exist.",
-        ),
-        other => other,
-    })?;
+    let job = jobs::fetch_job(&s, &id)
+        .await
+        .map_err(jobs::job_missing_400)?;
     let def = definition(catalogue(&s)?, &text(&job, &JOB, "task_name"))?;
     Ok(Json(
         json!({"success": true, "data": {"xml": def.expanded_def_xml()}}),
@@ -845,13 +840,9 @@ pub async fn i2run_command(
     State(s): State<AppState>,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    let job = jobs::fetch_job(&s, &id).await.map_err(|e| match e {
-        ApiError::NotFound(_) | ApiError::NotFoundPlain => ApiError::envelope(
-            StatusCode::BAD_REQUEST,
-            "Job matching query does not exist.",
-        ),
-        other => other,
-    })?;
+    let job = jobs::fetch_job(&s, &id)
+        .await
+        .map_err(jobs::job_missing_400)?;
     let project = project_of(&s, &job).await?;
     let command = format!(
         "{} --project_name {} ",

@@ -11,17 +11,11 @@
 
 use serde_json::{Value, json};
 
+use i2_formats::align::CLUSTAL_HEADERS;
+
 use super::{Call, MethodError};
 use crate::jobparams::py_str;
 
-const CLUSTAL_HEADERS: [&str; 6] = [
-    "CLUSTAL",
-    "PROBCONS",
-    "MUSCLE",
-    "MSAPROBS",
-    "Kalign",
-    "Biopython",
-];
 const PIR_TYPES: [&str; 9] = ["P1", "F1", "DL", "DC", "RL", "RC", "N3", "N1", "XX"];
 /// Biopython's protein, ambiguous RNA and ambiguous DNA letters, and gap characters.
 const LETTERS: &str = "ACDEFGHIKLMNPQRSTVWYGAUCRYWSMKHBVDNGATCRYWSMKHBVDN-.";
