@@ -1,7 +1,7 @@
 //! How a job queued in this process reaches one of its workers.
 //!
 //! An idle worker leaves a slot here. `run/` takes a slot when there is one, queues the job
-//! already claimed by that worker (`queue::enqueue_to_worker`, one transaction) and hands
+//! already claimed by that worker (`queue::hand_to_worker`, one transaction) and hands
 //! the claim over in memory, so the runner starts without a wake-up, a search of the queue
 //! or a second commit. With no idle worker the job is simply queued and a worker woken
 //! ([`Dispatch::wake`]); workers in other processes find it by claiming, as always. The

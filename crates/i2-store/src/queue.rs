@@ -77,72 +77,29 @@ pub async fn enqueue_with_attempts(
     enqueue_in(tx, job_id, max_attempts).await
 }
 
-/// Who takes a job as it is queued: nobody yet (it waits for a claim), or an idle worker of
-/// this process that asked to be handed the next job (see [`enqueue_to_worker`]).
-struct Taker<'a> {
-    worker: &'a str,
-    host: &'a str,
-    lease_secs: i64,
-}
-
-/// Insert or reset the job's queue row, unless it is already queued or running. Returns
-/// the row's fence, `None` when it is active. One statement: the upsert's condition is
-/// the "already active" check.
-async fn put_on_queue(
-    tx: &mut Tx,
-    job_id: i64,
-    max_attempts: i32,
-    taker: Option<&Taker<'_>>,
-) -> Result<Option<i64>, StoreError> {
-    let now = i2_core::time::now();
-    let (state, attempts, fence_step, worker, host, lease, started) = match taker {
-        None => ("queued", 0, 0, None, None, None, None),
-        Some(t) => (
-            "running",
-            1,
-            1,
-            Some(t.worker.to_string()),
-            Some(t.host.to_string()),
-            Some(now + chrono::Duration::seconds(t.lease_secs)),
-            Some(now),
-        ),
-    };
+/// Insert or reset the job's queue row as queued, unless it is already queued or running.
+/// `false` when it is active. One statement: the upsert's condition is the "already
+/// active" check.
+async fn put_on_queue(tx: &mut Tx, job_id: i64, max_attempts: i32) -> Result<bool, StoreError> {
     let row: Option<(i64,)> = tx
         .fetch_optional(
             "INSERT INTO i2_job_queue (job_id, state, attempts, max_attempts, fence, cancel_requested, \
-             enqueued_at, detail, worker, host, lease_expires_at, started_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, '', $8, $9, $10, $11) \
+             enqueued_at, detail) VALUES ($1, 'queued', 0, $2, 0, $3, $4, '') \
              ON CONFLICT (job_id) DO UPDATE SET state = excluded.state, attempts = excluded.attempts, \
-             max_attempts = excluded.max_attempts, fence = i2_job_queue.fence + excluded.fence, \
-             cancel_requested = excluded.cancel_requested, enqueued_at = excluded.enqueued_at, \
-             started_at = excluded.started_at, finished_at = NULL, outcome = NULL, detail = '', \
-             worker = excluded.worker, host = excluded.host, pid = NULL, \
-             lease_expires_at = excluded.lease_expires_at \
+             max_attempts = excluded.max_attempts, cancel_requested = excluded.cancel_requested, \
+             enqueued_at = excluded.enqueued_at, started_at = NULL, finished_at = NULL, \
+             outcome = NULL, detail = '', worker = NULL, host = NULL, pid = NULL, \
+             lease_expires_at = NULL \
              WHERE i2_job_queue.state NOT IN ('queued', 'running') \
              RETURNING fence",
-            args![
-                job_id,
-                state,
-                attempts,
-                max_attempts,
-                fence_step as i64,
-                false,
-                now,
-                worker,
-                host,
-                lease,
-                started
-            ],
+            args![job_id, max_attempts, false, i2_core::time::now()],
         )
         .await?;
-    Ok(row.map(|r| r.0))
+    Ok(row.is_some())
 }
 
 async fn enqueue_in(mut tx: Tx, job_id: i64, max_attempts: i32) -> Result<Enqueued, StoreError> {
-    if put_on_queue(&mut tx, job_id, max_attempts, None)
-        .await?
-        .is_none()
-    {
+    if !put_on_queue(&mut tx, job_id, max_attempts).await? {
         return Ok(Enqueued::AlreadyActive);
     }
     set_status(&mut tx, job_id, JobStatus::Queued).await?;
@@ -151,49 +108,112 @@ async fn enqueue_in(mut tx: Tx, job_id: i64, max_attempts: i32) -> Result<Enqueu
     Ok(Enqueued::Queued)
 }
 
-/// Queue a job and hand it at once to `worker`, an idle worker of this process, in one
-/// transaction: what [`enqueue`] and then [`claim`] by that worker would do, without the
+/// How [`hand_to_worker`] went.
+#[derive(Debug)]
+pub enum HandedOver {
+    /// Queued and claimed for the worker: what it needs to start the job.
+    Claimed(Claim, JobToRun),
+    /// Already queued or running: nothing changed.
+    AlreadyActive,
+    NoSuchJob,
+}
+
+/// The queue row of [`hand_to_worker`], claimed in the act of queueing, when the job exists
+/// and is neither queued nor running. $1 job, $2 max attempts, $3 now, $4 worker, $5 host,
+/// $6 lease expiry, $7 false.
+macro_rules! claiming_upsert {
+    () => {
+        "INSERT INTO i2_job_queue (job_id, state, attempts, max_attempts, fence, \
+         cancel_requested, enqueued_at, detail, worker, host, lease_expires_at, started_at) \
+         SELECT id, 'running', 1, $2, 1, $7, $3, '', $4, $5, $6, $3 FROM ccp4i2_job WHERE id = $1 \
+         ON CONFLICT (job_id) DO UPDATE SET state = excluded.state, attempts = excluded.attempts, \
+         max_attempts = excluded.max_attempts, fence = i2_job_queue.fence + 1, \
+         cancel_requested = excluded.cancel_requested, enqueued_at = excluded.enqueued_at, \
+         started_at = excluded.started_at, finished_at = NULL, outcome = NULL, detail = '', \
+         worker = excluded.worker, host = excluded.host, pid = NULL, \
+         lease_expires_at = excluded.lease_expires_at \
+         WHERE i2_job_queue.state NOT IN ('queued', 'running')"
+    };
+}
+
+/// SQLite: the claim, then the job's status where the claim was made (this worker's, made
+/// now), answering what the worker needs. $8 the Running status.
+const HAND_OVER_SQLITE: &str = concat!(
+    claiming_upsert!(),
+    "; UPDATE ccp4i2_job SET status = $8 WHERE id = $1 AND EXISTS (SELECT 1 FROM i2_job_queue q \
+     WHERE q.job_id = $1 AND q.state = 'running' AND q.worker = $4 AND q.started_at = $3) \
+     RETURNING uuid, task_name, number, status, \
+     (SELECT p.directory FROM ccp4i2_project p WHERE p.id = ccp4i2_job.project_id) AS project_dir, \
+     (SELECT q.fence FROM i2_job_queue q WHERE q.job_id = ccp4i2_job.id) AS fence"
+);
+
+/// PostgreSQL: the same as one statement (the claim in a data-modifying `WITH`).
+const HAND_OVER_POSTGRES: &str = concat!(
+    "WITH claimed AS (",
+    claiming_upsert!(),
+    " RETURNING job_id, fence) \
+     UPDATE ccp4i2_job j SET status = $8 FROM claimed c WHERE j.id = c.job_id \
+     RETURNING j.uuid, j.task_name, j.number, j.status, \
+     (SELECT p.directory FROM ccp4i2_project p WHERE p.id = j.project_id) AS project_dir, c.fence"
+);
+
+/// A job just claimed by [`hand_to_worker`], with its fence.
+#[derive(sqlx::FromRow)]
+struct HandedRow {
+    #[sqlx(flatten)]
+    job: JobToRun,
+    fence: i64,
+}
+
+/// Queue a job and hand it at once to `worker`, an idle worker of this process: what
+/// [`enqueue`] and then [`claim`] by that worker would do, as one transaction in one
+/// exchange with the database (SQLite: one batch; PostgreSQL: one statement), without the
 /// wake-up, the claim's search of the queue and a second commit between `run/` and the
 /// job's start. The job shows Running from here on, as after any claim. Not synced, as
 /// [`enqueue_sync_later`]: the caller makes it durable with [`Db::sync_committed`] before
-/// it acknowledges the request. `None` when the job is already queued or running.
-///
-/// `tx` comes from [`Db::begin_sync_later`].
-pub async fn enqueue_to_worker(
-    mut tx: Tx,
+/// it acknowledges the request.
+pub async fn hand_to_worker(
+    db: &Db,
     job_id: i64,
     worker: &str,
     host: &str,
     lease_secs: i64,
-) -> Result<Option<(Claim, JobToRun)>, StoreError> {
-    let taker = Taker {
-        worker,
-        host,
-        lease_secs,
+) -> Result<HandedOver, StoreError> {
+    let now = i2_core::time::now();
+    let args = args![
+        job_id,
+        DEFAULT_MAX_ATTEMPTS,
+        now,
+        worker.to_string(),
+        host.to_string(),
+        now + chrono::Duration::seconds(lease_secs),
+        false,
+        JobStatus::Running as i32
+    ];
+    let rows: Vec<HandedRow> = match db {
+        Db::Sqlite(p) => Db::sqlite_batch_sync_later(p, HAND_OVER_SQLITE, args).await?,
+        Db::Postgres(_) => db.clone().fetch_all(HAND_OVER_POSTGRES, args).await?,
     };
-    let Some(fence) = put_on_queue(&mut tx, job_id, DEFAULT_MAX_ATTEMPTS, Some(&taker)).await?
-    else {
-        return Ok(None);
+    let Some(row) = rows.into_iter().next() else {
+        // Nothing claimed: tell a missing job from an active one (the rare path).
+        let exists: Option<(i64,)> = db
+            .clone()
+            .fetch_optional("SELECT id FROM ccp4i2_job WHERE id = $1", args![job_id])
+            .await?;
+        return Ok(match exists {
+            Some(_) => HandedOver::AlreadyActive,
+            None => HandedOver::NoSuchJob,
+        });
     };
-    // The status and what the worker needs, in one statement.
-    let job: JobToRun = tx
-        .fetch_one(
-            "UPDATE ccp4i2_job SET status = $1 WHERE id = $2 \
-             RETURNING uuid, task_name, number, status, \
-             (SELECT p.directory FROM ccp4i2_project p WHERE p.id = ccp4i2_job.project_id) AS project_dir",
-            args![JobStatus::Running as i32, job_id],
-        )
-        .await?;
-    tx.commit().await?;
     let claim = Claim {
         job_id,
-        fence,
+        fence: row.fence,
         attempts: 1,
         max_attempts: DEFAULT_MAX_ATTEMPTS,
         prev_pid: None,
         prev_host: None,
     };
-    Ok(Some((claim, job)))
+    Ok(HandedOver::Claimed(claim, row.job))
 }
 
 /// The PostgreSQL channel on which enqueues are announced.

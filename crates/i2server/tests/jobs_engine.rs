@@ -119,7 +119,8 @@ async fn queue_row(app: &TestApp, jid: i64) -> queue::QueueRow {
 
 /// `run/` hands the job to an idle worker of the server inside the queueing transaction
 /// (claimed, so `started_at` is the queueing time itself); a job already running is refused
-/// and the worker offered for it stays available; a hand-over to a worker that stopped
+/// and the worker offered for it stays available, as it does for a job that does not
+/// exist (404); a hand-over to a worker that stopped
 /// meanwhile puts the job back on the queue, where a worker claims it.
 async fn run_hands_the_job_to_an_idle_worker(backend: Backend) {
     let Some(py) = upstream_python() else { return };
@@ -173,6 +174,13 @@ async fn run_hands_the_job_to_an_idle_worker(backend: Backend) {
     let (status, body) = run(&app, ids[0]).await;
     assert_eq!(status, 400, "already running: {body}");
     // w3's offer was taken for the refused run; it offers itself again.
+    idle_workers(&app, 1).await;
+    // A job that does not exist: nothing is queued or claimed, the worker stays available.
+    let (status, body) = run(&app, 987_654).await;
+    assert_eq!(status, 404, "{body}");
+    assert_eq!(body["success"], false, "{body}");
+    let none = queue::row(&app.db, 987_654).await.expect("queue read");
+    assert!(none.is_none(), "no queue row: {none:?}");
     idle_workers(&app, 1).await;
     let (status, body) = run(&app, ids[1]).await;
     assert_eq!(status, 200, "{body}");

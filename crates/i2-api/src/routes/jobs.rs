@@ -284,13 +284,16 @@ pub async fn bulk_delete(State(s): State<AppState>, input: Input) -> ApiResult<J
 }
 
 pub async fn run(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
-    // Read in the queueing transaction: one connection for the whole request.
-    let mut tx = s.db.begin_sync_later().await?;
-    let row = crud::fetch_in(&mut tx, &JOB, &id)
+    let missing = "Job matching query does not exist.";
+    // Queued first, read after: the job's start waits for nothing but the queueing.
+    let jid = id
+        .parse::<i64>()
+        .map_err(|_| envelope_404(ApiError::NotFound(JOB.model), missing))?;
+    super::runs::enqueue(&s, jid)
         .await
-        .map_err(|e| envelope_404(e, "Job matching query does not exist."))?;
-    let jid = row.pk().as_i64().unwrap_or_default();
-    Ok(Json(super::runs::enqueue_in(&s, tx, jid, &row).await?))
+        .map_err(|e| envelope_404(e, missing))?;
+    let row = fetch_job(&s, &id).await?;
+    Ok(Json(super::runs::queued_answer(&s, &row).await?))
 }
 
 pub async fn cancel(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Value>> {

@@ -24,13 +24,14 @@ use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use i2_core::JobStatus;
-use i2_jobs::dispatch::Handoff;
+use i2_jobs::dispatch::{Handoff, IdleSlot};
 use i2_jobs::process;
 use i2_store::queue;
 use i2_store::tables::{JOB, PROJECT};
 use serde_json::{Value, json};
 
 use crate::AppState;
+use crate::crud;
 use crate::error::{ApiError, ApiResult};
 use crate::routes::{jobs, tasks};
 
@@ -98,7 +99,8 @@ pub async fn run_local(
     let (synchronous, on_unavailable) = run_local_options(&body);
     if !can_run_local(&s, &task) {
         if on_unavailable.as_deref() == Some("queue") {
-            let job = enqueue(&s, jid, &row).await?;
+            enqueue(&s, jid).await?;
+            let job = queued_answer(&s, &row).await?;
             let body = json!({
                 "disposition": "queued",
                 "reason": "local execution unavailable; dispatched asynchronously",
@@ -115,7 +117,8 @@ pub async fn run_local(
         });
         return Ok((StatusCode::CONFLICT, Json(body)).into_response());
     }
-    let queued = enqueue(&s, jid, &row).await?;
+    enqueue(&s, jid).await?;
+    let queued = queued_answer(&s, &row).await?;
     if !synchronous {
         return Ok(Json(queued).into_response());
     }
@@ -127,42 +130,14 @@ pub async fn run_local(
 /// Queue a job for `run/` and `run_local/`: straight into the hands of an idle worker of
 /// this process when there is one (claimed in the queueing transaction, see
 /// `i2_jobs::dispatch`), else on the queue with one worker woken. The queueing is made
-/// durable before the answer, while the worker is already starting the job. The answer
-/// shows the job as queued (as upstream's does), even if it is running by then.
-pub(crate) async fn enqueue(
-    s: &AppState,
-    jid: i64,
-    row: &i2_store::records::RecordRow,
-) -> ApiResult<Value> {
-    let tx = s.db.begin_sync_later().await?;
-    enqueue_in(s, tx, jid, row).await
-}
-
-/// [`enqueue`] in a transaction begun with `Db::begin_sync_later` (`run/` begins it while
-/// it looks the job up).
-pub(crate) async fn enqueue_in(
-    s: &AppState,
-    tx: i2_store::Tx,
-    jid: i64,
-    row: &i2_store::records::RecordRow,
-) -> ApiResult<Value> {
+/// durable before this returns, while the worker is already starting the job. A missing
+/// job is [`ApiError::NotFound`]; one already queued or running is refused with 400.
+pub(crate) async fn enqueue(s: &AppState, jid: i64) -> ApiResult<()> {
     let queued = match s.dispatch.take_idle() {
-        Some(slot) => {
-            match queue::enqueue_to_worker(tx, jid, &slot.worker, &slot.host, slot.lease_secs)
-                .await?
-            {
-                Some((claim, job)) => {
-                    if let Err(claim) = slot.hand_over(Handoff { claim, job }) {
-                        // The worker stopped meanwhile: the queue takes the job back.
-                        queue::release(&s.db, claim.job_id, claim.fence).await?;
-                        s.dispatch.wake();
-                    }
-                    true
-                }
-                None => false,
-            }
-        }
+        Some(slot) => hand_to_idle_worker(s, slot, jid).await?,
         None => {
+            let mut tx = s.db.begin_sync_later().await?;
+            crud::fetch_in(&mut tx, &JOB, &jid.to_string()).await?;
             let queued = queue::enqueue_sync_later(tx, jid).await? == queue::Enqueued::Queued;
             if queued {
                 s.dispatch.wake();
@@ -177,6 +152,32 @@ pub(crate) async fn enqueue_in(
         ));
     }
     s.db.sync_committed().await?;
+    Ok(())
+}
+
+/// Queue the job claimed for the idle worker of `slot` and hand it over. `false` when the
+/// job is already active (the worker, its slot dropped, goes back to looking at the queue).
+async fn hand_to_idle_worker(s: &AppState, slot: IdleSlot, jid: i64) -> ApiResult<bool> {
+    match queue::hand_to_worker(&s.db, jid, &slot.worker, &slot.host, slot.lease_secs).await? {
+        queue::HandedOver::Claimed(claim, job) => {
+            if let Err(claim) = slot.hand_over(Handoff { claim, job }) {
+                // The worker stopped meanwhile: the queue takes the job back.
+                queue::release(&s.db, claim.job_id, claim.fence).await?;
+                s.dispatch.wake();
+            }
+            Ok(true)
+        }
+        queue::HandedOver::AlreadyActive => Ok(false),
+        queue::HandedOver::NoSuchJob => Err(ApiError::NotFound(JOB.model)),
+    }
+}
+
+/// The answer of `run/` and `run_local/` once the job is queued: the job as it was asked
+/// for, shown queued (as upstream's answer does), even if it is running by then.
+pub(crate) async fn queued_answer(
+    s: &AppState,
+    row: &i2_store::records::RecordRow,
+) -> ApiResult<Value> {
     let mut body = jobs::job_json(&mut s.conn(), row).await?;
     body["status"] = json!(JobStatus::Queued as i32);
     Ok(body)
