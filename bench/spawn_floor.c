@@ -1,8 +1,7 @@
 /* The floor under "POST run/ -> job process started" for bench/jobs.sh: how long this
- * machine takes to start a small static program with posix_spawn when it has been idle for
- * a while, as it is between the benchmark's jobs (cold caches and sleeping cores make this
- * two to three times slower than spawning in a tight loop). Both servers pay it on top of
- * their own work; neither can go below it.
+ * machine takes to start a small static program with posix_spawn, GAP_MS after the previous
+ * start (cold caches and sleeping cores make starts after a long gap several times slower
+ * than back to back). Both servers pay it on top of their own work.
  * Usage: spawn_floor RUNS GAP_MS    prints the median in milliseconds
  * Build: cc -O2 -static -o spawn_floor spawn_floor.c */
 #include <spawn.h>

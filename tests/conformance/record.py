@@ -756,8 +756,6 @@ RNASE_MTZ = FREER_DATA + "/rnase25.mtz"
 BUCC_PDB = EDSTATS_DATA + "/ghcp4i_67_buccaneer_refmac1.pdb"
 TLS_TEXT = ("TLS    Group 1\nRANGE  'A  21.' 'A 300.' ALL\nRANGE  'A 301.' 'A 727.' MAIN\n"
             "TLS  second\nRANGE  'B  21.' 'B 727.' ALL\n")
-ANOMALOUS_GAP = ("compute_anomalous_scattering: upstream computes f'/f'' with gemmi's Cromer-Liberman tables "
-                 "(compiled into gemmi); i2server does not carry them and answers 400")
 UNLOADED_SEQ = ("estimate_num_substructure: upstream never loads the uploaded SEQIN file (its fileContent exists "
                 "but is empty) and answers {error: 'Sequence file contains no residues'}; i2server reads the file")
 ASU_PARAMS_XML = """<?xml version='1.0' encoding='utf-8'?>
@@ -904,7 +902,24 @@ def build_methods_steps():
 
     # --- plugin methods: crank2 / shelx ------------------------------------------------
     add(PM("anomalous_scattering_se", 4, "compute_anomalous_scattering",
-           kwargs={"atom_type": "SE", "wavelength": 0.9793}, known_gap=ANOMALOUS_GAP))
+           kwargs={"atom_type": "SE", "wavelength": 0.9793}))
+    add(PM("anomalous_scattering_positional", 4, "compute_anomalous_scattering", args=["S", 1.5418]))
+    add(PM("anomalous_scattering_lower_case_text_wavelength", 8, "compute_anomalous_scattering",
+           kwargs={"atom_type": "xe", "wavelength": "2.29"}))
+    add(PM("anomalous_scattering_heavy_edge", 4, "compute_anomalous_scattering",
+           kwargs={"atom_type": "Hg", "wavelength": 1.0093}))
+    add(PM("anomalous_scattering_unknown_element", 4, "compute_anomalous_scattering",
+           kwargs={"atom_type": "Qq", "wavelength": 1.0}))
+    add(PM("anomalous_scattering_number_as_element", 4, "compute_anomalous_scattering",
+           kwargs={"atom_type": 34, "wavelength": 1.0}))
+    add(PM("anomalous_scattering_bad_wavelength", 4, "compute_anomalous_scattering",
+           kwargs={"atom_type": "SE", "wavelength": "abc"}))
+    add(PM("anomalous_scattering_null_wavelength", 4, "compute_anomalous_scattering",
+           kwargs={"atom_type": "SE", "wavelength": None}))
+    add(PM("anomalous_scattering_zero_wavelength", 4, "compute_anomalous_scattering",
+           kwargs={"atom_type": "SE", "wavelength": 0}))
+    add(PM("anomalous_scattering_no_wavelength", 4, "compute_anomalous_scattering",
+           kwargs={"atom_type": "SE"}, quirk="a missing argument is a TypeError, answered 500 with its message"))
     add(PM("estimate_substructure_se", 4, "estimate_num_substructure", kwargs={"atom_type": "SE"},
            deviation=UNLOADED_SEQ))
     add(PM("estimate_substructure_no_seq", 8, "estimate_num_substructure", kwargs={"atom_type": "S"}))
@@ -933,6 +948,10 @@ def build_methods_steps():
     add(PM("suggest_tls_groups_missing", 3, "suggest_tls_groups",
            remove_file={"project": "methods", "rel_path": "CCP4_IMPORTED_FILES/model.pdb"}))
     add(OM("atom_count_missing_file", 3, xyz, "atomCount", args=["A/"]))
+    return s
+
+
+# ---------------------------------------------------------------------------
 # lists.json: whole lists through set_parameter (--sequence lists)
 # ---------------------------------------------------------------------------
 

@@ -51,6 +51,15 @@ impl ReportBuilder {
         }
     }
 
+    /// The upstream runner's Python, which the API also uses for the few computations only
+    /// a compiled Python package can do (`None` for a plain-command runner).
+    pub fn python(&self) -> Option<&Path> {
+        match &self.runner {
+            Runner::Upstream { python } => Some(python),
+            Runner::Command { .. } => None,
+        }
+    }
+
     /// Build the report of job `uuid` afresh and return it. Upstream's command also caches
     /// a terminal job's report as `report_xml.xml` in `job_dir`.
     pub async fn regenerate(&self, uuid: &str, job_dir: &Path) -> Result<String, ReportError> {

@@ -931,6 +931,11 @@ where
     let dirs = file_project_dirs(s, &project, &params).await?;
     let root = catalogue(s)?.root().to_path_buf();
     let task = text(job, &JOB, "task_name");
+    let python = s
+        .reports
+        .as_ref()
+        .and_then(|r| r.python())
+        .map(PathBuf::from);
     let outcome = tokio::task::spawn_blocking(move || {
         let file_path = |node: &Value| file_full_path(node, &dirs, &dir).map(PathBuf::from);
         let env = i2_tasks::methods::Env {
@@ -938,6 +943,7 @@ where
             ccp4i2_root: &root,
             params: &params,
             file_path: &file_path,
+            python: python.as_deref(),
         };
         call(&env)
     })

@@ -11,12 +11,14 @@
 //! - [`atoms`]: `atomCount` of a coordinate file (the simple selections).
 //! - [`preview`]: ProvideSequence's `previewSequences`.
 //! - [`tls`]: ProvideTLS's `import_tls_from_text`, `import_tls_from_file`, `suggest_tls_groups`.
-//! - [`substructure`]: crank2/shelx's `estimate_num_substructure`, and why
-//!   `compute_anomalous_scattering` is refused.
+//! - [`substructure`]: crank2/shelx's `estimate_num_substructure` and
+//!   `compute_anomalous_scattering` (the latter by gemmi in the installation's Python,
+//!   [`python`]).
 
 mod atoms;
 mod matthews;
 mod preview;
+mod python;
 mod substructure;
 mod tls;
 mod weight;
@@ -55,6 +57,9 @@ pub struct Env<'a> {
     pub ccp4i2_root: &'a Path,
     pub params: &'a JobParams,
     pub file_path: &'a dyn Fn(&Value) -> Option<PathBuf>,
+    /// The installation's Python, for the methods only a compiled Python package can
+    /// compute (see [`python`]); `None` when no upstream runner is configured.
+    pub python: Option<&'a Path>,
 }
 
 /// One call: the target node (a container-JSON node; `Null` for a plugin method) and the

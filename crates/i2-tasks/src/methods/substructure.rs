@@ -4,9 +4,11 @@
 //! the task's sequence: Met + Sec for Se, Met + Cys for S, one per 20 residues (at least 2)
 //! for I and Br, one per 200 (at least 2) otherwise; times `MONOMERS_ASYM` when set.
 //!
-//! `compute_anomalous_scattering(atom_type, wavelength)` is refused: upstream computes f′ and
-//! f″ with gemmi's Cromer–Liberman routine, whose orbital tables (about 270 kB of data) are
-//! compiled into gemmi. That needs no CCP4 program, but i2server does not carry those tables.
+//! `compute_anomalous_scattering(atom_type, wavelength)` gives f′ and f″ of an element at a
+//! wavelength from gemmi's Cromer–Liberman routine, whose orbital tables (about 270 kB of
+//! data) are compiled into gemmi and nowhere else: the installation's Python computes them
+//! ([`super::python`]), with the same conversions of the arguments as upstream (`str()` of
+//! the element, `float()` of the wavelength) and the same `{"error": …}` answers.
 
 use std::path::Path;
 
@@ -15,13 +17,48 @@ use serde_json::{Value, json};
 use super::{Call, MethodError, file_of};
 use crate::jobparams::py_str;
 
-pub(super) fn anomalous_scattering(_call: &Call) -> Result<Value, MethodError> {
-    Err(MethodError::Unsupported(
-        "compute_anomalous_scattering is not available in i2server: upstream computes f' and f'' \
-         with gemmi's Cromer-Liberman tables (compiled into gemmi, not part of CCP4i2), which \
-         i2server does not carry; enter FPRIME and FDPRIME by hand"
-            .into(),
-    ))
+/// f′ and f″ by gemmi in the installation's Python; argv[1] holds `atom_type` and
+/// `wavelength` as JSON, so they reach Python as the upstream method would receive them.
+const CROMER_LIBERMAN: &str = r#"
+import json, sys
+request = json.loads(sys.argv[1])
+atom, wavelength = request["atom_type"], request["wavelength"]
+import gemmi
+
+def answer(value):
+    print(json.dumps(value))
+    sys.exit(0)
+
+z = gemmi.Element(str(atom)).atomic_number
+if not z:
+    answer({"error": "Unknown element: {}".format(atom)})
+try:
+    lam = float(wavelength)
+except (TypeError, ValueError):
+    answer({"error": "Invalid wavelength: {}".format(wavelength)})
+if lam <= 0.0:
+    answer({"error": "Invalid wavelength: {}".format(wavelength)})
+# Photon energy in eV from the wavelength in Angstrom (gemmi.hc is h*c in eV*A).
+fprime = gemmi.cromer_liberman(z=z, energy=gemmi.hc / lam)
+if fprime is None:
+    answer({"error": "No Cromer-Liberman data for {} at {} A".format(atom, wavelength)})
+answer({"fp": float(fprime[0]), "fpp": float(fprime[1])})
+"#;
+
+pub(super) fn anomalous_scattering(call: &Call) -> Result<Value, MethodError> {
+    const METHOD: &str = "crank2.compute_anomalous_scattering";
+    let atom = call.required(0, "atom_type", METHOD)?;
+    let wavelength = call.required(1, "wavelength", METHOD)?;
+    let Some(python) = call.env.python else {
+        return Err(MethodError::Unsupported(
+            "compute_anomalous_scattering needs the installation's Python (gemmi's \
+             Cromer-Liberman tables), and this server has no runner configured; enter FPRIME \
+             and FDPRIME by hand"
+                .into(),
+        ));
+    };
+    let input = json!({"atom_type": atom, "wavelength": wavelength});
+    super::python::call(python, CROMER_LIBERMAN, &input)
 }
 
 pub(super) fn estimate(call: &Call) -> Result<Value, MethodError> {
