@@ -885,7 +885,16 @@ def build_methods_steps():
                       ("fasta_bad_letter", ">x\nMK1Z\n"),
                       ("fasta_x_unequal", ">x\nMKX\n>y\nM\n"),
                       ("pir", ">P1;rn\nrnase desc\nDVSGTV*\n"),
-                      ("plain", "MKV LLA\nGGT\n")]:
+                      ("plain", "MKV LLA\nGGT\n"),
+                      # read by upstream's importAlignment in the installation's Python
+                      ("clustal", "CLUSTAL W (1.83) multiple sequence alignment\n\nseqA   MKVLA-G\nseqB   MKV-AAG\n"
+                                  "       *** * *\n"),
+                      ("stockholm", "# STOCKHOLM 1.0\nseqA MKVLAG\nseqB MKVIAG\n//\n"),
+                      ("phylip", " 2 6\nseqA      MKVLAG\nseqB      MKVIAG\n"),
+                      ("blank_first_line", "\n>a\nMKVL\n"),
+                      ("text_before_fasta", "my sequence\n>a\nMKVL\n"),
+                      ("pir_unequal", ">P1;a\nfirst\nMKVLAG*\n>P1;b\nsecond\nMK*\n"),
+                      ("crlf_clustal", "CLUSTAL W (1.83) multiple sequence alignment\r\n\r\nseqA   MKVL\r\nseqB   MKVI\r\n")]:
         add(SET("set_sequence_text_%s" % tag, 2, seq, text))
         add(OM("preview_%s" % tag, 2, "ProvideSequence", "previewSequences"))
 

@@ -6,8 +6,10 @@
 //! paste: FASTA (one or more sequences, padded with `-` to the longest when their lengths
 //! differ), PIR entries of equal length, and plain text (which no reader accepts). Texts
 //! whose reading depends on other readers' finer rules (CLUSTAL, STOCKHOLM or PHYLIP headers,
-//! blank first lines, text before the first `>`, PIR entries of unequal length) are refused
-//! with a 400 rather than answered differently from upstream. Messages are Biopython 1.88's.
+//! blank first lines, text before the first `>`, PIR entries of unequal length) are read by
+//! upstream's own `importAlignment` in the installation's Python ([`super::python`]), so they
+//! are answered exactly as upstream answers them; with no upstream runner configured they are
+//! a 400 rather than answered differently. Messages are Biopython 1.88's.
 
 use serde_json::{Value, json};
 
@@ -81,8 +83,19 @@ pub(super) fn preview(call: &Call) -> Result<Value, MethodError> {
         );
     }
     // Upstream writes the text to a file and reads it back with universal newlines.
-    let text = text.replace("\r\n", "\n").replace('\r', "\n");
-    let (records, format, log) = read(&text)?;
+    let unified = text.replace("\r\n", "\n").replace('\r', "\n");
+    let (records, format, log) = match read(&unified) {
+        Ok(reading) => reading,
+        Err(MethodError::Unsupported(why)) => {
+            return match call.env.python {
+                Some(python) => {
+                    super::python::call(python, READ_BY_UPSTREAM, &json!({"text": text}))
+                }
+                None => Err(MethodError::Unsupported(why)),
+            };
+        }
+        Err(e) => return Err(e),
+    };
     let sequences: Vec<Value> = records
         .iter()
         .map(|r| {
@@ -92,6 +105,30 @@ pub(super) fn preview(call: &Call) -> Result<Value, MethodError> {
         .collect();
     Ok(json!({"sequences": sequences, "format": format, "commentary": log.0}))
 }
+
+/// For the texts [`read`] leaves to upstream: its `importAlignment` reads the text from a
+/// file as the task does, and the records are listed as `previewSequences` lists them.
+/// Whatever the readers print goes to standard error; standard output carries the answer.
+const READ_BY_UPSTREAM: &str = r#"
+import json, os, sys, tempfile
+text = json.loads(sys.argv[1])["text"]
+answer_to, sys.stdout = sys.stdout, sys.stderr
+from ccp4i2.wrappers.ProvideAlignment.script.ProvideAlignment import importAlignment
+fd, path = tempfile.mkstemp(suffix=".txt")
+with os.fdopen(fd, "wb") as f:
+    f.write(text.encode("utf-8"))
+try:
+    alignment, fmt, commentary = importAlignment(path)
+finally:
+    os.remove(path)
+records = [] if alignment is None else [
+    {"id": r.id, "name": r.name, "description": r.description, "sequence": str(r.seq),
+     "length": len(r.seq)}
+    for r in alignment
+]
+answer_to.write(json.dumps({"sequences": records, "format": None if alignment is None else fmt,
+                            "commentary": commentary.getvalue()}))
+"#;
 
 fn beyond(what: &str) -> MethodError {
     MethodError::Unsupported(format!(
