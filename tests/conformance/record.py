@@ -1019,6 +1019,22 @@ def build_run_steps():
     add(X("report_failed", "GET", "/jobs/2/report_xml/"))
     add(X("files_of_failed_job", "GET", "/files/?job=2"))
     add(X("jobs_of_project", "GET", "/jobs/?project=1"))
+    # What a run leaves besides outputs: the diagnostic, the files' paths, the export menu.
+    add(X("diagnostic_finished", "GET", "/jobs/1/diagnostic_xml/"))
+    add(X("diagnostic_failed", "GET", "/jobs/2/diagnostic_xml/"))
+    add(X("create_task_freerflag_pending", "POST", "/projects/1/create_task/", J({"task_name": "freerflag"})))
+    add(X("diagnostic_pending", "GET", "/jobs/3/diagnostic_xml/"))
+    add(X("diagnostic_unknown_job", "GET", "/jobs/99/diagnostic_xml/"))
+    add(X("file_path_upload", "GET", "/files/1/file_path/"))
+    add(X("file_path_output", "GET", "/files/2/file_path/"))
+    add(X("file_path_unknown", "GET", "/files/99/file_path/"))
+    add(X("export_job_file_menu", "GET", "/jobs/1/export_job_file_menu/"))
+    add(X("export_job_file_menu_unknown_job", "GET", "/jobs/99/export_job_file_menu/"))
+    add(X("export_job_file_no_mode", "GET", "/jobs/1/export_job_file/"))
+    add(X("export_job_file_pdb", "GET", "/jobs/1/export_job_file/?mode=pdb",
+          quirk="upstream's exporter is gone (NameError) -> 500 HTML; i2server: 404, no file for that mode"))
+    add(X("export_job_file_unknown_job", "GET", "/jobs/99/export_job_file/?mode=pdb",
+          quirk="upstream's exporter is gone (NameError) -> 500 HTML; i2server: 404, job not found"))
     return s
 
 

@@ -123,6 +123,12 @@ fn api_routes() -> Routes<AppState> {
         )
         .route("/jobs/{id}/clone/", post(tasks::clone))
         .route("/jobs/{id}/report_xml/", get(reports::report_xml))
+        .route("/jobs/{id}/diagnostic_xml/", get(reports::diagnostic_xml))
+        .route(
+            "/jobs/{id}/export_job_file_menu/",
+            get(jobs::export_job_file_menu),
+        )
+        .route("/jobs/{id}/export_job_file/", get(jobs::export_job_file))
         .route("/jobs/{id}/container/", get(tasks::container))
         .route("/jobs/{id}/def_xml/", get(tasks::def_xml))
         .route(
@@ -162,6 +168,7 @@ fn api_routes() -> Routes<AppState> {
         )
         .route("/files/{id}/download/", get(files::download))
         .route("/files/{id}/digest/", get(digests::file_digest))
+        .route("/files/{id}/file_path/", get(files::path_of_file))
         .route("/files_by_uuid/", get(files::list_by_uuid))
         .route("/files_by_uuid/{uuid}/", get(files::retrieve_by_uuid))
         .route(

@@ -77,6 +77,9 @@ fn normalise(v: &Value, root: &str, key: Option<&str>) -> Value {
             }
             if is_uuid_like(&s) {
                 json!("<uuid>")
+            } else if matches!(key, Some("error")) {
+                // Error messages may name a job by its uuid.
+                json!(replace_uuids(&s))
             } else if is_datetime_like(&s) {
                 json!("<time>")
             } else {

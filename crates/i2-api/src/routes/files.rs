@@ -202,6 +202,23 @@ pub async fn download(State(s): State<AppState>, Path(id): Path<String>) -> ApiR
     download_row(&s, &row).await
 }
 
+/// `GET files/{id}/file_path/`: where the file is on the server's disk (upstream's desktop
+/// client opens it in a local viewer).
+pub async fn path_of_file(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let row = crud::fetch(&s, &FILE, &id)
+        .await
+        .map_err(|e| super::jobs::envelope_404(e, "File not found"))?;
+    let fid = row.pk().as_i64().unwrap_or_default();
+    let places = relations::places_of_files(&mut s.conn(), &[fid]).await?;
+    let path = places.get(&fid).and_then(file_path);
+    Ok(Json(
+        json!({"success": true, "data": {"path": path.map(|p| p.to_string_lossy().into_owned())}}),
+    ))
+}
+
 async fn by_uuid(s: &AppState, raw: &str) -> ApiResult<RecordRow> {
     let u = uuid::Uuid::parse_str(raw).map_err(|_| ApiError::NotFoundPlain)?;
     records::list(

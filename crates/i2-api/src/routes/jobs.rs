@@ -296,6 +296,34 @@ pub async fn run(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult
     Ok(Json(super::runs::queued_answer(&s, &row).await?))
 }
 
+/// `GET jobs/{id}/export_job_file_menu/`: the task's menu of files to export. Upstream's
+/// task manager no longer has one and answers an empty menu for any job, so does i2server.
+pub async fn export_job_file_menu(Path(_id): Path<String>) -> Json<Value> {
+    Json(json!({"success": true, "data": {"result": []}}))
+}
+
+/// `GET jobs/{id}/export_job_file/?mode=…`: a file from that menu. With the menu empty no
+/// mode names a file: 404 (upstream fails with a 500 here, its exporter being gone).
+pub async fn export_job_file(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> ApiResult<Json<Value>> {
+    let Some(mode) = q.get("mode").filter(|m| !m.is_empty()) else {
+        return Err(ApiError::envelope(
+            StatusCode::BAD_REQUEST,
+            "Missing required 'mode' parameter",
+        ));
+    };
+    fetch_job(&s, &id)
+        .await
+        .map_err(|e| envelope_404(e, "Job not found: Job matching query does not exist."))?;
+    Err(ApiError::envelope(
+        StatusCode::NOT_FOUND,
+        format!("No file available for export mode '{mode}'"),
+    ))
+}
+
 pub async fn cancel(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
     let row = fetch_job(&s, &id)
         .await

@@ -1,6 +1,8 @@
 //! `jobs/{id}/report_xml/`: the job report. Reports are built by the worker with the
 //! task's upstream report class when the runner exits (the server never runs Python) and
 //! cached as `report_xml.xml` in the job directory; this route serves that file.
+//! `jobs/{id}/diagnostic_xml/` serves the job's `diagnostic.xml`, as its runner wrote it (and
+//! as the worker extended it when the runner crashed, see `i2_jobs::diagnostic`).
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -12,10 +14,45 @@ use i2_store::tables::JOB;
 use serde_json::json;
 
 use crate::AppState;
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 use crate::routes::{jobs, tasks};
 
 pub const REPORT_FILE: &str = "report_xml.xml";
+
+/// `GET jobs/{id}/diagnostic_xml/`: `{xml}` of the job's `diagnostic.xml`; 404 when the job
+/// or the file does not exist, with upstream's messages.
+pub async fn diagnostic_xml(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<serde_json::Value>> {
+    let job = jobs::fetch_job(&s, &id)
+        .await
+        .map_err(|e| jobs::envelope_404(e, "Job not found: Job matching query does not exist."))?;
+    let project = crate::crud::fetch(
+        &s,
+        &i2_store::tables::PROJECT,
+        &job.get(&JOB, "project").as_i64().unwrap_or(0).to_string(),
+    )
+    .await?;
+    let path = tasks::job_dir(&project, &job)?.join(i2_jobs::diagnostic::DIAGNOSTIC_FILE);
+    match tokio::fs::read_to_string(&path).await {
+        Ok(xml) => Ok(Json(json!({"success": true, "data": {"xml": xml}}))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let uuid = match job.get(&JOB, "uuid") {
+                i2_store::cells::Cell::Uuid(u) => u.hyphenated().to_string(),
+                other => other.as_str().unwrap_or_default().to_string(),
+            };
+            Err(ApiError::envelope(
+                axum::http::StatusCode::NOT_FOUND,
+                format!("Diagnostic file not found for job {uuid}"),
+            ))
+        }
+        Err(e) => Err(ApiError::envelope(
+            axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+            format!("Failed to read diagnostic XML: {e}"),
+        )),
+    }
+}
 
 /// A report that only says the job's status, in upstream's tab-indented form.
 pub(crate) fn status_report(status: &str) -> String {
