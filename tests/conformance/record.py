@@ -1057,6 +1057,8 @@ def build_catalogue_steps():
     add(X("projectexports_list", "GET", "/projectexports/"))
     add(X("projectexports_unknown", "GET", "/projectexports/99/"))
     add(X("files_by_uuid_list", "GET", "/files_by_uuid/"))
+    # Recorded without CCP4 configured (tests/monomer_info.rs compares readings of the library).
+    add(X("monomer_info_without_ccp4", "GET", "/monomer-info/ALA/"))
     return s
 
 

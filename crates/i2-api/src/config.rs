@@ -21,6 +21,8 @@ pub struct ApiConfig {
     pub host: String,
     /// Who may call: resolved by the binary, which refuses an open server off loopback.
     pub auth: AuthConfig,
+    /// `CCP4`: the CCP4 suite, whose monomer library `monomer-info/` reads.
+    pub ccp4: Option<PathBuf>,
 }
 
 impl ApiConfig {
@@ -36,6 +38,7 @@ impl ApiConfig {
             user: "unknown".into(),
             host: "localhost".into(),
             auth: AuthConfig::Development,
+            ccp4: None,
         }
     }
 }

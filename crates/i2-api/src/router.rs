@@ -26,6 +26,7 @@ fn api_routes() -> Routes<AppState> {
         .route("/version/", get(misc::version))
         .route("/active_jobs/", get(runs::active_jobs))
         .route("/task_lookup/", get(tasks::task_lookup))
+        .route("/monomer-info/{code}/", get(misc::monomer_info))
         .route("/events/", get(crate::events::events))
         // Projects
         .route("/projects/", get(projects::list).post(projects::create))

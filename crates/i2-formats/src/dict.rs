@@ -79,6 +79,18 @@ pub fn parse(text: &str) -> Result<Dictionary> {
     Ok(Dictionary { summary, monomers })
 }
 
+/// The monomer upstream's `monomer-info/` reads from a library file: the first `comp_*` block
+/// other than `comp_list`, else the last block; `None` when the text is not CIF or that block
+/// holds no monomer gemmi reads (upstream then answers no atoms and no bonds).
+pub fn first_monomer(text: &str) -> Option<Monomer> {
+    let blocks = cif::parse(text).ok()?;
+    let block = blocks
+        .iter()
+        .find(|b| b.name.starts_with("comp_") && b.name != "comp_list")
+        .or_else(|| blocks.last())?;
+    monomer(&block.name, block)
+}
+
 /// Raw text of a value as upstream sees it: quotes kept; empty or `.` means absent.
 fn raw(v: &CifValue) -> Option<String> {
     let r = v.raw();

@@ -207,6 +207,9 @@ impl Settings {
             user,
             host,
             auth: auth(env)?,
+            ccp4: get(env, "CCP4")
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from),
         };
         let dev_mode = match get(env, "I2SERVER_DEV_MODE") {
             Some(v) => flag("I2SERVER_DEV_MODE", v)?,

@@ -199,7 +199,7 @@ pub const VARIABLES: &[Variable] = &[
         "CCP4",
         Both,
         Optional,
-        "the CCP4 suite (runner, doctor; its monomer library for run-time validation)",
+        "the CCP4 suite (runner, doctor; its monomer library for run-time validation and monomer-info/)",
     ),
     v(
         "CLIBD_MON",

@@ -73,6 +73,71 @@ pub async fn version(State(s): State<AppState>) -> Json<Value> {
     Json(json!({"buildTimestamp": s.config.build_timestamp, "gitCommit": s.config.git_commit}))
 }
 
+/// `GET monomer-info/{code}/`: the non-hydrogen atoms of a CCP4 monomer-library entry and the
+/// bonds between them, from `$CCP4/lib/data/monomers/<first letter>/<CODE>.cif`, read as
+/// upstream reads it (`i2_formats::dict::first_monomer`), with upstream's messages when CCP4
+/// is not configured or the entry is missing (both 404 here; upstream's first is a 500).
+pub async fn monomer_info(
+    State(s): State<AppState>,
+    axum::extract::Path(code): axum::extract::Path<String>,
+) -> Response {
+    let fail = |status: StatusCode, error: String| {
+        (status, Json(json!({"success": false, "error": error}))).into_response()
+    };
+    // Upstream answers 500 here; with no library there is no such entry, a 404 with its
+    // message (a server error would page an operator for a configuration choice).
+    let Some(ccp4) = s.config.ccp4.clone() else {
+        return fail(
+            StatusCode::NOT_FOUND,
+            "CCP4 environment not configured".into(),
+        );
+    };
+    // A decoded `%2F` must not reach the file system (upstream's route never matches one).
+    if code.contains(['/', '\\', '\0']) || code.is_empty() {
+        return crate::error::ApiError::HtmlNotFound.into_response();
+    }
+    let code = code.to_uppercase();
+    let first: String = code.chars().take(1).flat_map(char::to_lowercase).collect();
+    let path = ccp4
+        .join("lib/data/monomers")
+        .join(first)
+        .join(format!("{code}.cif"));
+    let read = tokio::task::spawn_blocking(move || {
+        if !path.is_file() {
+            return None;
+        }
+        let text = std::fs::read(&path).ok()?;
+        Some(i2_formats::dict::first_monomer(&String::from_utf8_lossy(
+            &text,
+        )))
+    })
+    .await;
+    match read {
+        Ok(Some(monomer)) => {
+            let (atoms, bonds) = match monomer {
+                Some(m) => (
+                    m.atoms,
+                    m.bonds
+                        .into_iter()
+                        .map(|b| json!({"atom1": b.atom1, "atom2": b.atom2, "type": b.kind}))
+                        .collect(),
+                ),
+                None => (Vec::new(), Vec::new()),
+            };
+            Json(json!({"success": true, "data": {"code": code, "atoms": atoms, "bonds": bonds}}))
+                .into_response()
+        }
+        Ok(None) => fail(
+            StatusCode::NOT_FOUND,
+            format!("Monomer '{code}' not found in library"),
+        ),
+        Err(e) => fail(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("Error parsing monomer: {e}"),
+        ),
+    }
+}
+
 /// The names of the record collections, as the API root lists them.
 pub const ROOT_ENTRIES: &[&str] = &[
     "projects",
