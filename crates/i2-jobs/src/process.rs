@@ -134,6 +134,11 @@ pub fn spawn_group_with(
     let pid = child.id() as i32;
     // The std handle neither kills nor waits when dropped; the reaper owns the pid now.
     drop(child);
+    // After the start, so the job does not wait for it; a job without one still runs (a
+    // worker that lives on supervises it anyway).
+    if let Err(e) = spawn_lifeline(pid) {
+        tracing::warn!(pgid = pid, error = %e, "no lifeline for the job's process group");
+    }
     let (tx, rx) = oneshot::channel();
     std::thread::Builder::new()
         .name(format!("i2-reap-{pid}"))
@@ -160,6 +165,48 @@ pub fn spawn_group_with(
         done: None,
         announced,
     })
+}
+
+/// The lifeline's script: `$1` is the job's process group. The kernel sends it SIGTERM when
+/// its worker dies (`PR_SET_PDEATHSIG`, however the worker died, SIGKILL included); it then
+/// ends the whole group. It leaves by itself once the group is empty (within 5 s).
+/// (No `--` before the negative group id: dash's `kill` refuses it.)
+const LIFELINE: &str = "trap 'kill -KILL -$1 2>/dev/null; exit 0' TERM
+while kill -0 -$1 2>/dev/null; do sleep 5 & wait $!; done";
+
+/// Watch the job's group `pgid` from a small shell in a group of its own, so that when the
+/// worker dies without a chance to act (SIGKILL, OOM) the job's descendants die with it. The
+/// direct child already does (its death signal), but the programs it started would run on
+/// unsupervised, writing into the job directory, until a worker on this host recovered the
+/// job, and for ever if none did.
+fn spawn_lifeline(pgid: i32) -> std::io::Result<()> {
+    use std::os::unix::process::CommandExt;
+    let mut cmd = Command::new("/bin/sh");
+    cmd.arg("-c")
+        .arg(LIFELINE)
+        .arg("i2server-lifeline")
+        .arg(pgid.to_string())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .process_group(0);
+    // SAFETY: only async-signal-safe calls between fork and exec (prctl).
+    #[cfg(target_os = "linux")]
+    unsafe {
+        cmd.pre_exec(|| {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let mut child = cmd.spawn()?;
+    std::thread::Builder::new()
+        .name(format!("i2-lifeline-{pgid}"))
+        .spawn(move || {
+            let _ = child.wait();
+        })?;
+    Ok(())
 }
 
 /// Read the done channel until its `done <code>` line, or until it closes without one.

@@ -382,6 +382,39 @@ async fn killed_worker_loses_its_job_to_another() {
     app.finish().await;
 }
 
+/// A worker killed with SIGKILL while no other worker is there to recover its job: the
+/// programs its runner started (here two `sleep`s) must not run on unsupervised. The
+/// runner dies with its worker (death signal) and the job's lifeline ends the rest of the
+/// group.
+#[tokio::test]
+async fn killed_worker_takes_its_jobs_processes_with_it() {
+    let Some(py) = upstream_python() else { return };
+    let Some(app) = TestApp::start(Backend::Postgres).await else {
+        return;
+    };
+    let jid = make_jobs(&app, 1).await[0];
+    let mut a = spawn_worker_process(&app, &py, "hang", 30);
+    let r = app
+        .send_json("POST", &format!("/api/ccp4i2/jobs/{jid}/run/"), Value::Null)
+        .await;
+    assert_eq!(r.status, 200);
+    let pgid = wait_runner_started(&app, jid, "the worker to start the job").await;
+    wait_for(30, "the runner and its two children", || async move {
+        i2_jobs::process::sample_group(pgid).processes >= 3
+    })
+    .await;
+    a.0.kill().expect("kill -9 the worker");
+    let _ = a.0.wait();
+    // Nobody recovers the job (its lease is 30 s): only the lifeline can end the group.
+    wait_for(
+        10,
+        "the killed worker's job processes to end",
+        || async move { !i2_jobs::process::group_alive(pgid) },
+    )
+    .await;
+    app.finish().await;
+}
+
 #[tokio::test]
 async fn soak_1000_jobs_across_killed_and_restarted_workers() {
     let Some(py) = upstream_python() else { return };
