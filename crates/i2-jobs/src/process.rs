@@ -134,8 +134,7 @@ pub fn spawn_group_with(
     let pid = child.id() as i32;
     // The std handle neither kills nor waits when dropped; the reaper owns the pid now.
     drop(child);
-    // After the start, so the job does not wait for it; a job without one still runs (a
-    // worker that lives on supervises it anyway).
+    // A job without one still runs (a worker that lives on supervises it anyway).
     if let Err(e) = spawn_lifeline(pid) {
         tracing::warn!(pgid = pid, error = %e, "no lifeline for the job's process group");
     }
@@ -179,7 +178,36 @@ while kill -0 -$1 2>/dev/null; do sleep 5 & wait $!; done";
 /// direct child already does (its death signal), but the programs it started would run on
 /// unsupervised, writing into the job directory, until a worker on this host recovered the
 /// job, and for ever if none did.
+///
+/// The shell is started from a thread of its own, which then waits for it: that thread is
+/// the parent the death signal is tied to, and it lives as long as the shell. It starts the
+/// shell [`LIFELINE_DELAY`] after the runner, so forking the server does not compete with
+/// the runner's own start; a runner's interpreter takes far longer than that before it can
+/// start any program of its own.
 fn spawn_lifeline(pgid: i32) -> std::io::Result<()> {
+    std::thread::Builder::new()
+        .name(format!("i2-lifeline-{pgid}"))
+        .spawn(move || {
+            std::thread::sleep(LIFELINE_DELAY);
+            if !group_alive(pgid) {
+                return;
+            }
+            match lifeline_command(pgid).spawn() {
+                Ok(mut child) => {
+                    let _ = child.wait();
+                }
+                Err(e) => {
+                    tracing::warn!(pgid, error = %e, "no lifeline for the job's process group")
+                }
+            }
+        })?;
+    Ok(())
+}
+
+/// How long after the runner's start its lifeline starts (see [`spawn_lifeline`]).
+const LIFELINE_DELAY: Duration = Duration::from_millis(50);
+
+fn lifeline_command(pgid: i32) -> Command {
     use std::os::unix::process::CommandExt;
     let mut cmd = Command::new("/bin/sh");
     cmd.arg("-c")
@@ -200,13 +228,7 @@ fn spawn_lifeline(pgid: i32) -> std::io::Result<()> {
             Ok(())
         });
     }
-    let mut child = cmd.spawn()?;
-    std::thread::Builder::new()
-        .name(format!("i2-lifeline-{pgid}"))
-        .spawn(move || {
-            let _ = child.wait();
-        })?;
-    Ok(())
+    cmd
 }
 
 /// Read the done channel until its `done <code>` line, or until it closes without one.
