@@ -13,7 +13,7 @@ use crate::crud;
 use crate::error::ApiError;
 use crate::routelist::Routes;
 use crate::routes::{
-    digests, files, groups, jobs, misc, projects, reports, runs, tags, tasks, uploads,
+    digests, exports, files, groups, jobs, misc, projects, reports, runs, tags, tasks, uploads,
 };
 
 pub const PREFIX: &str = "/api/ccp4i2";
@@ -66,6 +66,8 @@ fn api_routes() -> Routes<AppState> {
             get(projects::files_by_path),
         )
         .route("/projects/{id}/exports/", get(projects::exports))
+        .route("/projects/{id}/export/", post(exports::export))
+        .route("/projects/import_project/", post(exports::import_project))
         .route("/projects/{id}/create_task/", post(tasks::create_task))
         .route("/projecttags/", get(tags::list).post(tags::create))
         .route(
@@ -80,6 +82,7 @@ fn api_routes() -> Routes<AppState> {
             "/projectexports/{id}/",
             crud::member(&misc::PROJECT_EXPORTS),
         )
+        .route("/projectexports/{id}/download/", get(exports::download))
         // Project groups (campaigns)
         .route("/projectgroups/", get(groups::list).post(groups::create))
         .route(

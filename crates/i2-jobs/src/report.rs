@@ -60,6 +60,28 @@ impl ReportBuilder {
         }
     }
 
+    /// `CCP4I2_HOME` of the runner's environment (upstream keeps uploads under it).
+    pub fn home(&self) -> &Path {
+        &self.env.home
+    }
+
+    /// Start upstream's management command `args` in `dir` (project export and import), its
+    /// output appended to `log`, as a process group of its own. The caller supervises it
+    /// with [`supervise_command`].
+    pub fn start_command(
+        &self,
+        args: &[String],
+        dir: &Path,
+        log: &Path,
+        marker: &str,
+    ) -> Result<process::JobProcess, ReportError> {
+        let cmd = self
+            .runner
+            .management_command(args, dir, &self.env, marker)
+            .ok_or(ReportError::Unsupported)?;
+        process::spawn_group(cmd, log).map_err(|e| ReportError::Spawn(e.to_string()))
+    }
+
     /// Build the report of job `uuid` afresh and return it. Upstream's command also caches
     /// a terminal job's report as `report_xml.xml` in `job_dir`.
     pub async fn regenerate(&self, uuid: &str, job_dir: &Path) -> Result<String, ReportError> {
@@ -92,6 +114,20 @@ impl ReportBuilder {
             return Err(ReportError::Failed(why()));
         }
         std::fs::read_to_string(&out).map_err(|_| ReportError::Failed(why()))
+    }
+}
+
+/// Wait for a command started with [`ReportBuilder::start_command`], ending its whole group
+/// if it runs longer than `limit`; whether it exited successfully.
+pub async fn supervise_command(mut child: process::JobProcess, limit: Duration) -> bool {
+    match tokio::time::timeout(limit, child.wait()).await {
+        Ok(Ok(exit)) => exit.status.success(),
+        Ok(Err(_)) => false,
+        Err(_) => {
+            let _ = process::kill_group(child.pgid);
+            let _ = child.wait().await;
+            false
+        }
     }
 }
 

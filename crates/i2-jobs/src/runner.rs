@@ -222,6 +222,25 @@ impl Runner {
         cmd
     }
 
+    /// Upstream's management command `args` (`python -m django …`) in the runner's
+    /// environment, started in `dir`: project export and import. `None` for a plain-command
+    /// runner. `marker` names the work in the processes' environment (as a job's uuid does).
+    pub fn management_command(
+        &self,
+        args: &[String],
+        dir: &std::path::Path,
+        env: &RunnerEnv,
+        marker: &str,
+    ) -> Option<Command> {
+        let Runner::Upstream { python } = self else {
+            return None;
+        };
+        let mut c = Command::new(python);
+        c.args(["-m", "django"]).args(args);
+        self.environment(&mut c, dir, env, marker);
+        Some(c)
+    }
+
     /// An explicit environment: the pass-through list plus what the runner must share.
     fn environment(
         &self,

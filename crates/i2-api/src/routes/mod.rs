@@ -3,6 +3,7 @@
 pub mod container_cache;
 pub mod context;
 pub mod digests;
+pub mod exports;
 pub mod files;
 pub mod groups;
 pub mod jobs;

@@ -1,0 +1,266 @@
+//! Project export and import, done by upstream's own management commands (`export_project`,
+//! `import_ccp4_project_zip`) run with the runner's Python in supervised subprocesses, so
+//! the archives are upstream's format exactly; the server itself runs no Python.
+//!
+//! - `POST projects/{id}/export/`: records a `ProjectExport` (pending), names the archive
+//!   as upstream does (`<slug>_export_<UTC time>.ccp4_project.zip` in the project's
+//!   `CCP4_EXPORT_FILES/`, with `_N` added if taken) and starts the export, which moves the
+//!   record to running, then completed or failed. A process that dies without saying so is
+//!   marked failed here.
+//! - `GET projectexports/{id}/download/`: the archive as an attachment.
+//! - `POST projects/import_project/` (multipart `files`, `.zip` only): each archive is kept
+//!   under `$CCP4I2_HOME/files/uploaded_files/` and imported in the background.
+
+use std::path::{Path as FsPath, PathBuf};
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::{Multipart, Path, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use i2_core::names::slugify;
+use i2_store::records::{self, RecordRow};
+use i2_store::tables::{PROJECT, PROJECT_EXPORT};
+use i2_store::{Arg, Conn};
+use serde_json::json;
+
+use crate::AppState;
+use crate::crud;
+use crate::error::{ApiError, ApiResult};
+
+/// The longest an export or import may run before it is stopped.
+const COMMAND_LIMIT: Duration = Duration::from_secs(6 * 3600);
+
+fn text(row: &RecordRow, col: &str) -> String {
+    row.get(&PROJECT, col)
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// The archive's name for an export of `project` made at `time`, as upstream derives it
+/// (both when it writes the archive and when it serves it).
+fn archive_name(project: &RecordRow, time: chrono::DateTime<chrono::Utc>) -> String {
+    let name = text(project, "name");
+    let slug = if name.is_empty() {
+        format!("project_{}", project.pk().as_i64().unwrap_or_default())
+    } else {
+        slugify(&name)
+    };
+    format!(
+        "{slug}_export_{}.ccp4_project.zip",
+        time.format("%Y%m%d_%H%M%S")
+    )
+}
+
+fn runner_needed() -> ApiError {
+    ApiError::envelope(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "project export and import need the upstream runner's Python, and this server has none configured",
+    )
+}
+
+async fn set_status(s: &AppState, export_id: i64, from: &[&str], to: &str) {
+    let mut c = s.conn();
+    let r = c
+        .execute(
+            "UPDATE ccp4i2_projectexport SET status = $1 WHERE id = $2 AND status IN ($3, $4)",
+            vec![
+                Arg::Text(to.into()),
+                Arg::Int(export_id),
+                Arg::Text(from.first().copied().unwrap_or("").into()),
+                Arg::Text(from.get(1).copied().unwrap_or("").into()),
+            ],
+        )
+        .await;
+    if let Err(e) = r {
+        tracing::warn!(export = export_id, error = %e, "could not record the export's status");
+    }
+}
+
+/// The export could not be started: its record says so, and so does the answer.
+async fn export_failed(s: &AppState, export_id: i64, why: String) -> ApiError {
+    set_status(s, export_id, &["pending", "running"], "failed").await;
+    ApiError::envelope(StatusCode::INTERNAL_SERVER_ERROR, why)
+}
+
+/// `POST projects/{id}/export/`.
+pub async fn export(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult<Response> {
+    let project = crud::fetch(&s, &PROJECT, &id)
+        .await
+        .map_err(|e| e.when_missing(StatusCode::NOT_FOUND, "Project not found"))?;
+    let builder = s.reports.clone().ok_or_else(runner_needed)?;
+    let pid = project.pk().as_i64().unwrap_or_default();
+    let time = i2_core::time::now();
+    let record = records::insert(
+        &mut s.conn(),
+        &PROJECT_EXPORT,
+        vec![
+            ("project_id", Arg::Int(pid)),
+            ("time", Arg::Time(time)),
+            ("status", Arg::Text("pending".into())),
+        ],
+    )
+    .await?;
+    let export_id = record.pk().as_i64().unwrap_or_default();
+    let dir = PathBuf::from(text(&project, "directory")).join("CCP4_EXPORT_FILES");
+    let base = archive_name(&project, time);
+    let started = {
+        let dir = dir.clone();
+        let base = base.clone();
+        tokio::task::spawn_blocking(move || -> std::io::Result<(PathBuf, String)> {
+            std::fs::create_dir_all(&dir)?;
+            let mut name = base.clone();
+            let stem = base.trim_end_matches(".zip").to_string();
+            let mut n = 1;
+            while dir.join(&name).exists() {
+                name = format!("{stem}_{n}.ccp4_project.zip");
+                n += 1;
+            }
+            Ok((dir.join(&name), name))
+        })
+        .await
+        .map_err(ApiError::internal)?
+    };
+    let (path, file_name) = match started {
+        Ok(p) => p,
+        Err(e) => {
+            let why = format!("cannot prepare {}: {e}", dir.display());
+            return Err(export_failed(&s, export_id, why).await);
+        }
+    };
+    let log_name = file_name.replace(".ccp4_project.zip", ".export.log");
+    let args = vec![
+        "export_project".to_string(),
+        "-pi".into(),
+        pid.to_string(),
+        "-o".into(),
+        path.to_string_lossy().into_owned(),
+        "--export-id".into(),
+        export_id.to_string(),
+    ];
+    let child = match builder.start_command(
+        &args,
+        &dir,
+        &dir.join(&log_name),
+        &format!("export-{export_id}"),
+    ) {
+        Ok(c) => c,
+        Err(e) => return Err(export_failed(&s, export_id, e.to_string()).await),
+    };
+    let process_id = child.pgid;
+    let state = s.clone();
+    tokio::spawn(async move {
+        if !i2_jobs::report::supervise_command(child, COMMAND_LIMIT).await {
+            // The command marks its own failures; one that died without a word is marked here.
+            set_status(&state, export_id, &["pending", "running"], "failed").await;
+        }
+    });
+    Ok(Json(json!({
+        "status": "Success",
+        "export_file_name": file_name,
+        "log_file_name": log_name,
+        "process_id": process_id,
+    }))
+    .into_response())
+}
+
+/// `GET projectexports/{id}/download/`.
+pub async fn download(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult<Response> {
+    let record = crud::fetch(&s, &PROJECT_EXPORT, &id).await?;
+    let project = crud::fetch(
+        &s,
+        &PROJECT,
+        &record
+            .get(&PROJECT_EXPORT, "project")
+            .as_i64()
+            .unwrap_or_default()
+            .to_string(),
+    )
+    .await?;
+    let time = match record.get(&PROJECT_EXPORT, "time") {
+        i2_store::cells::Cell::Time(t) => *t,
+        _ => return Err(ApiError::internal("a project export without a time")),
+    };
+    let name = archive_name(&project, time);
+    let path = FsPath::new(&text(&project, "directory"))
+        .join("CCP4_EXPORT_FILES")
+        .join(&name);
+    let missing = || {
+        (
+            StatusCode::NOT_FOUND,
+            Json(json!({"error": "Export file not found"})),
+        )
+            .into_response()
+    };
+    if !tokio::fs::try_exists(&path).await.unwrap_or(false) {
+        return Ok(missing());
+    }
+    let mut resp = match super::files::stream_file(&path).await {
+        Ok(r) => r,
+        Err(ApiError::Detail(StatusCode::NOT_FOUND, _)) => return Ok(missing()),
+        Err(e) => return Err(e),
+    };
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
+        resp.headers_mut().insert(header::CONTENT_DISPOSITION, v);
+    }
+    Ok(resp)
+}
+
+/// `POST projects/import_project/`.
+pub async fn import_project(State(s): State<AppState>, mut mp: Multipart) -> ApiResult<Response> {
+    let builder = s.reports.clone().ok_or_else(runner_needed)?;
+    let store = builder.home().join("files").join("uploaded_files");
+    tokio::fs::create_dir_all(&store)
+        .await
+        .map_err(|e| ApiError::internal(format!("{}: {e}", store.display())))?;
+    let bad = |m: String| ApiError::envelope(StatusCode::BAD_REQUEST, m);
+    let mut saved = Vec::new();
+    while let Some(mut field) = mp
+        .next_field()
+        .await
+        .map_err(|e| bad(format!("Multipart form parse error - {e}")))?
+    {
+        if field.name() != Some("files") {
+            continue;
+        }
+        let name = field.file_name().unwrap_or_default().to_string();
+        if !name.ends_with(".zip") {
+            return Err(bad("Invalid file type".into()));
+        }
+        let path = store.join(slugify(&name));
+        let mut out = tokio::fs::File::create(&path)
+            .await
+            .map_err(|e| ApiError::internal(format!("{}: {e}", path.display())))?;
+        while let Some(chunk) = field
+            .chunk()
+            .await
+            .map_err(|e| bad(format!("Multipart form parse error - {e}")))?
+        {
+            use tokio::io::AsyncWriteExt;
+            out.write_all(&chunk)
+                .await
+                .map_err(|e| ApiError::internal(format!("{}: {e}", path.display())))?;
+        }
+        saved.push(path);
+    }
+    if saved.is_empty() {
+        return Err(bad("No file provided".into()));
+    }
+    for path in saved {
+        let log = path.with_extension("import.log");
+        let args = vec![
+            "import_ccp4_project_zip".to_string(),
+            path.to_string_lossy().into_owned(),
+        ];
+        let child = builder
+            .start_command(&args, &store, &log, "project-import")
+            .map_err(|e| ApiError::envelope(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+        tokio::spawn(async move {
+            if !i2_jobs::report::supervise_command(child, COMMAND_LIMIT).await {
+                tracing::warn!(archive = %path.display(), log = %log.display(), "project import failed");
+            }
+        });
+    }
+    Ok(Json(json!({"success": true, "data": {"imported": true}})).into_response())
+}
