@@ -40,9 +40,9 @@ async fn export_and_import(backend: Backend) {
     let Some(app) = TestApp::start(backend).await else {
         return;
     };
-    let pid = create_project(&app, "Export_Me").await["id"]
-        .as_i64()
-        .expect("project id");
+    let created = create_project(&app, "Export_Me").await;
+    let pid = created["id"].as_i64().expect("project id");
+    let project_dir = std::path::PathBuf::from(created["directory"].as_str().expect("directory"));
     let job = create_task(&app, pid, "freerflag").await;
     let jid = job["id"].as_i64().expect("job id");
     let mtz = std::fs::read(ccp4i2_root().join("wrappers/freerflag/test_data/rnase25_fsigf.mtz"))
@@ -144,6 +144,107 @@ async fn export_and_import(backend: Backend) {
         );
     }
     let archive = r.body.clone();
+
+    // One job's archive, made on request.
+    let r = app
+        .get(&format!("/api/ccp4i2/jobs/{jid}/export_job/"))
+        .await;
+    assert_eq!(
+        r.status,
+        StatusCode::OK,
+        "{}",
+        String::from_utf8_lossy(&r.body)
+    );
+    assert_eq!(r.headers["content-type"], "application/zip");
+    assert_eq!(
+        r.headers["content-disposition"],
+        "attachment; filename=\"Export_Me_job_1_FreeRFlag.zip\""
+    );
+    let info: Value =
+        serde_json::from_slice(r.headers["x-export-info"].as_bytes()).expect("export info");
+    assert_eq!(info["job_number"], "1");
+    assert_eq!(info["export_type"], "job_selection");
+    let names = zip_names(&py, &r.body);
+    assert!(
+        names
+            .iter()
+            .any(|n| n == "CCP4_JOBS/job_1/input_params.xml"),
+        "the job is in its archive: {names:?}"
+    );
+    let r = app.get("/api/ccp4i2/jobs/9999/export_job/").await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    assert_eq!(r.json()["error"], "Job matching query does not exist.");
+
+    // Viewers are not opened on the server; a MolBlock needs a ligand dictionary.
+    for path in [
+        format!("/api/ccp4i2/jobs/{jid}/preview/"),
+        "/api/ccp4i2/files/1/preview/".into(),
+    ] {
+        let r = app
+            .send_json("POST", &path, serde_json::json!({"viewer": "coot"}))
+            .await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{path}");
+        assert_eq!(r.json()["success"], false);
+    }
+    let r = app.get("/api/ccp4i2/files/1/molblock/").await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(
+        r.json()["error"]
+            .as_str()
+            .is_some_and(|e| e.starts_with("File type must be application/refmac-dictionary, got ")),
+        "{}",
+        r.json()
+    );
+    // A ligand dictionary: its MolBlock needs RDKit, which the test installation lacks, so
+    // the converter (run by the upstream Python) says it is unavailable.
+    let r = app
+        .send_json(
+            "POST",
+            "/api/ccp4i2/files/",
+            serde_json::json!({"name": "LIG.cif", "directory": 1, "type": "application/refmac-dictionary", "job": jid}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.json());
+    let dict_id = r.json()["id"].as_i64().expect("file id");
+    let r = app
+        .get(&format!("/api/ccp4i2/files/{dict_id}/molblock/"))
+        .await;
+    assert_eq!(
+        r.status,
+        StatusCode::NOT_FOUND,
+        "not on disk yet: {}",
+        r.json()
+    );
+    assert_eq!(r.json()["error"], "File not found on disk");
+    let job_dir = project_dir.join("CCP4_JOBS/job_1");
+    std::fs::create_dir_all(&job_dir).expect("job dir");
+    std::fs::write(
+        job_dir.join("LIG.cif"),
+        "data_comp_list\nloop_\n_chem_comp.id\n_chem_comp.three_letter_code\nLIG LIG\n\
+         data_comp_LIG\nloop_\n_chem_comp_atom.comp_id\n_chem_comp_atom.atom_id\n\
+         _chem_comp_atom.type_symbol\nLIG C1 C\nLIG O1 O\n",
+    )
+    .expect("dictionary");
+    let r = app
+        .get(&format!("/api/ccp4i2/files/{dict_id}/molblock/"))
+        .await;
+    let has_rdkit = std::process::Command::new(&py)
+        .args(["-c", "import rdkit"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if has_rdkit {
+        assert_eq!(r.status, StatusCode::OK, "{}", r.json());
+        assert_eq!(r.json()["data"]["ligand_code"], "LIG");
+    } else {
+        assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE, "{}", r.json());
+        assert_eq!(
+            r.json()["error"],
+            "MolBlock conversion not available (missing RDKit/gemmi)"
+        );
+    }
+    let r = app.get("/api/ccp4i2/files/9999/molblock/").await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    assert_eq!(r.json()["error"], "File not found");
     app.finish().await;
 
     // Import into an empty server.

@@ -20,7 +20,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use i2_core::names::slugify;
 use i2_store::records::{self, RecordRow};
-use i2_store::tables::{PROJECT, PROJECT_EXPORT};
+use i2_store::tables::{FILE, JOB, PROJECT, PROJECT_EXPORT};
 use i2_store::{Arg, Conn};
 use serde_json::json;
 
@@ -263,4 +263,218 @@ pub async fn import_project(State(s): State<AppState>, mut mp: Multipart) -> Api
         });
     }
     Ok(Json(json!({"success": true, "data": {"imported": true}})).into_response())
+}
+
+/// `GET jobs/{id}/export_job/`: an archive of the project holding just this job (upstream's
+/// `export_project -j <number>`), made now and sent as an attachment named as upstream names
+/// it, with upstream's `X-Export-Info` header.
+pub async fn export_job(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult<Response> {
+    let job = crud::fetch(&s, &JOB, &id)
+        .await
+        .map_err(|e| e.when_missing(StatusCode::NOT_FOUND, "Job matching query does not exist."))?;
+    let project = crud::fetch(
+        &s,
+        &PROJECT,
+        &job.get(&JOB, "project")
+            .as_i64()
+            .unwrap_or_default()
+            .to_string(),
+    )
+    .await?;
+    let builder = s.reports.clone().ok_or_else(runner_needed)?;
+    let job_text = |c: &str| job.get(&JOB, c).as_str().unwrap_or_default().to_string();
+    let number = job_text("number");
+    let tag = uuid::Uuid::new_v4().simple().to_string();
+    let zip = std::env::temp_dir().join(format!("i2server-export-job-{tag}.zip"));
+    let log = std::env::temp_dir().join(format!("i2server-export-job-{tag}.log"));
+    let args = vec![
+        "export_project".to_string(),
+        "-pi".into(),
+        project.pk().as_i64().unwrap_or_default().to_string(),
+        "-j".into(),
+        number.clone(),
+        "-o".into(),
+        zip.to_string_lossy().into_owned(),
+    ];
+    let dir = PathBuf::from(text(&project, "directory"));
+    let failed = |why: String| {
+        ApiError::envelope(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("Export failed: {why}"),
+        )
+    };
+    let child = builder
+        .start_command(&args, &dir, &log, &format!("export-job-{id}"))
+        .map_err(|e| failed(e.to_string()))?;
+    let ok = i2_jobs::report::supervise_command(child, Duration::from_secs(1800)).await;
+    let why = std::fs::read_to_string(&log)
+        .ok()
+        .and_then(|t| {
+            t.lines()
+                .rev()
+                .find(|l| !l.trim().is_empty())
+                .map(str::to_string)
+        })
+        .unwrap_or_else(|| "the export command failed".into());
+    let _ = std::fs::remove_file(&log);
+    let file = match tokio::fs::File::open(&zip).await {
+        Ok(f) if ok => f,
+        _ => {
+            let _ = std::fs::remove_file(&zip);
+            return Err(failed(why));
+        }
+    };
+    // The open file keeps the archive readable while it is sent; its name goes now.
+    let _ = std::fs::remove_file(&zip);
+    let keep = |s: &str| {
+        s.chars()
+            .filter(|c| c.is_alphanumeric() || matches!(c, '.' | '_' | '-'))
+            .collect::<String>()
+    };
+    let title = [
+        job_text("title"),
+        job_text("task_name"),
+        format!("job_{number}"),
+    ]
+    .into_iter()
+    .find(|t| !t.is_empty())
+    .unwrap_or_default();
+    let name = format!(
+        "{}_job_{number}_{}.zip",
+        keep(&text(&project, "name")),
+        keep(&title)
+    );
+    let job_title = [job_text("title"), job_text("task_name")]
+        .into_iter()
+        .find(|t| !t.is_empty());
+    let info = json!({
+        "project_name": text(&project, "name"),
+        "project_uuid": uuid_text(project.get(&PROJECT, "uuid")),
+        "job_number": number,
+        "job_title": job_title,
+        "job_uuid": uuid_text(job.get(&JOB, "uuid")),
+        "export_type": "job_selection",
+    });
+    let mut resp = Response::new(axum::body::Body::from_stream(
+        tokio_util::io::ReaderStream::new(file),
+    ));
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/zip"),
+    );
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    if let Ok(v) = HeaderValue::from_str(&info.to_string()) {
+        h.insert("x-export-info", v);
+    }
+    Ok(resp)
+}
+
+fn uuid_text(c: &i2_store::cells::Cell) -> String {
+    match c {
+        i2_store::cells::Cell::Uuid(u) => u.hyphenated().to_string(),
+        other => other.as_str().unwrap_or_default().to_string(),
+    }
+}
+
+/// `POST jobs/{id}/preview/` and `POST files/{id}/preview/`: upstream's desktop build opens
+/// a terminal or a viewer (Coot, CCP4MG…) on the machine that runs the server. A server
+/// opens nothing on its own screen: refused, saying what to do instead.
+pub async fn preview_refused() -> ApiError {
+    ApiError::envelope(
+        StatusCode::BAD_REQUEST,
+        "i2server does not open viewers or terminals on the server machine: download the files \
+         and open them in a viewer on your own",
+    )
+}
+
+/// The ligand code and MolBlock of a dictionary, by upstream's converter in the
+/// installation's Python (it needs RDKit); `{"unavailable": true}` without it.
+const MOLBLOCK: &str = r#"
+import json, sys
+path = json.loads(sys.argv[1])["path"]
+answer_to, sys.stdout = sys.stdout, sys.stderr
+code = None
+try:
+    import gemmi
+    for block in gemmi.cif.read_file(path):
+        ids = list(block.find_loop("_chem_comp_atom.comp_id"))
+        if ids:
+            code = ids[0]
+            break
+        if block.name and len(block.name) <= 4:
+            code = block.name
+            break
+except Exception as e:
+    print("no ligand code:", e)
+try:
+    from ccp4i2.wrappers.acedrgNew.script.cifToMolBlock import cifFileToMolBlock
+except ImportError as e:
+    print("no converter:", e)
+    answer_to.write(json.dumps({"unavailable": True}))
+    sys.exit(0)
+answer_to.write(json.dumps({"molblock": cifFileToMolBlock(path) or None, "ligand_code": code}))
+"#;
+
+/// `GET files/{id}/molblock/`: a ligand dictionary as a MolBlock for 2-D drawing.
+pub async fn molblock(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult<Response> {
+    let file = crud::fetch(&s, &FILE, &id)
+        .await
+        .map_err(|e| e.when_missing(StatusCode::NOT_FOUND, "File not found"))?;
+    let kind = file
+        .get(&FILE, "type")
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    if kind != "application/refmac-dictionary" {
+        return Err(ApiError::envelope(
+            StatusCode::BAD_REQUEST,
+            format!("File type must be application/refmac-dictionary, got {kind}"),
+        ));
+    }
+    let fid = file.pk().as_i64().unwrap_or_default();
+    let places = i2_store::relations::places_of_files(&mut s.conn(), &[fid]).await?;
+    let on_disk = match places.get(&fid) {
+        Some(p) => super::files::existing_file_inside(p).await?,
+        None => None,
+    };
+    let Some(path) = on_disk else {
+        return Err(ApiError::envelope(
+            StatusCode::NOT_FOUND,
+            "File not found on disk",
+        ));
+    };
+    let python = s
+        .reports
+        .as_ref()
+        .and_then(|r| r.python())
+        .map(PathBuf::from)
+        .ok_or_else(runner_needed)?;
+    let input = json!({"path": path.to_string_lossy()});
+    let answer = tokio::task::spawn_blocking(move || {
+        i2_tasks::methods::python::call(&python, MOLBLOCK, &input)
+    })
+    .await
+    .map_err(ApiError::internal)?
+    .map_err(|e| ApiError::envelope(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    if answer.get("unavailable").is_some() {
+        // Upstream's 500; a missing optional package is this server's state, not a crash.
+        return Err(ApiError::envelope(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "MolBlock conversion not available (missing RDKit/gemmi)",
+        ));
+    }
+    if answer["molblock"].is_null() {
+        return Err(ApiError::envelope(
+            StatusCode::BAD_REQUEST,
+            "Failed to convert CIF to MolBlock - check server logs for details",
+        ));
+    }
+    Ok(Json(json!({"success": true, "data": {
+        "molblock": answer["molblock"],
+        "ligand_code": answer["ligand_code"],
+    }}))
+    .into_response())
 }

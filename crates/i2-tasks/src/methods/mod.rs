@@ -18,7 +18,7 @@
 mod atoms;
 mod matthews;
 mod preview;
-mod python;
+pub mod python;
 mod substructure;
 mod tls;
 mod weight;

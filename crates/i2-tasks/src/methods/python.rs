@@ -16,7 +16,7 @@ use super::MethodError;
 const TIME_LIMIT: Duration = Duration::from_secs(30);
 
 /// Run `script` with `python`, `input` as its first argument (JSON); return what it prints.
-pub(super) fn call(python: &Path, script: &str, input: &Value) -> Result<Value, MethodError> {
+pub fn call(python: &Path, script: &str, input: &Value) -> Result<Value, MethodError> {
     let fail = |why: String| {
         MethodError::Invalid(format!(
             "the installation's Python ({}) could not compute this: {why}",
