@@ -35,6 +35,22 @@ fn zip_names(py: &std::path::Path, bytes: &[u8]) -> Vec<String> {
     serde_json::from_slice(&out.stdout).expect("names")
 }
 
+/// `POST projects/import_project/` of a multipart form.
+async fn import(
+    app: &TestApp,
+    fields: &[(&str, &str)],
+    file: Option<(&str, &str, &[u8])>,
+) -> Reply {
+    let (ct, body) = multipart(fields, file);
+    app.request(
+        Request::post("/api/ccp4i2/projects/import_project/")
+            .header("content-type", ct)
+            .body(Body::from(body))
+            .expect("request"),
+    )
+    .await
+}
+
 async fn export_and_import(backend: Backend) {
     let Some(py) = upstream_python() else { return };
     let Some(app) = TestApp::start(backend).await else {
@@ -251,38 +267,14 @@ async fn export_and_import(backend: Backend) {
     let Some(other) = TestApp::start(backend).await else {
         return;
     };
-    let (ct, body) = multipart(&[], Some(("files", "notes.txt", b"not an archive")));
-    let r = other
-        .request(
-            Request::post("/api/ccp4i2/projects/import_project/")
-                .header("content-type", ct)
-                .body(Body::from(body))
-                .expect("request"),
-        )
-        .await;
+    let r = import(&other, &[], Some(("files", "notes.txt", b"not an archive"))).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert_eq!(r.json()["error"], "Invalid file type");
-    let (ct, body) = multipart(&[("other", "x")], None);
-    let r = other
-        .request(
-            Request::post("/api/ccp4i2/projects/import_project/")
-                .header("content-type", ct)
-                .body(Body::from(body))
-                .expect("request"),
-        )
-        .await;
+    let r = import(&other, &[("other", "x")], None).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert_eq!(r.json()["error"], "No file provided");
 
-    let (ct, body) = multipart(&[], Some(("files", &name, &archive)));
-    let r = other
-        .request(
-            Request::post("/api/ccp4i2/projects/import_project/")
-                .header("content-type", ct)
-                .body(Body::from(body))
-                .expect("request"),
-        )
-        .await;
+    let r = import(&other, &[], Some(("files", &name, &archive))).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.json());
     assert_eq!(r.json()["data"]["imported"], true);
     let deadline = std::time::Instant::now() + Duration::from_secs(180);
