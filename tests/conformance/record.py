@@ -1035,6 +1035,19 @@ def build_run_steps():
           quirk="upstream's exporter is gone (NameError) -> 500 HTML; i2server: 404, no file for that mode"))
     add(X("export_job_file_unknown_job", "GET", "/jobs/99/export_job_file/?mode=pdb",
           quirk="upstream's exporter is gone (NameError) -> 500 HTML; i2server: 404, job not found"))
+    # The web client's other calls, where they refuse.
+    add(X("export_job_unknown_job", "GET", "/jobs/99/export_job/"))
+    add(X("project_export_unknown_project", "POST", "/projects/99/export/",
+          quirk="Project.DoesNotExist escapes the view -> 500 HTML; i2server: 404"))
+    add(X("projectexport_download_unknown", "GET", "/projectexports/99/download/"))
+    add(X("import_project_no_file", "POST", "/projects/import_project/", MULTI(other="x")))
+    add(X("import_project_not_a_zip", "POST", "/projects/import_project/",
+          MULTIF({}, {"files": {"name": "notes.txt", "text": "not an archive"}})))
+    add(X("molblock_not_a_dictionary", "GET", "/files/1/molblock/"))
+    add(X("molblock_unknown_file", "GET", "/files/99/molblock/"))
+    add(X("preview_job", "POST", "/jobs/1/preview/", J({"viewer": "coot"}),
+          quirk="upstream tries to open the viewer on the server machine (ValueError for coot) -> 500; i2server: 400"))
+    add(X("preview_file_unknown_viewer", "POST", "/files/1/preview/", J({"viewer": "nosuchviewer"})))
     return s
 
 

@@ -134,10 +134,7 @@ fn api_routes() -> Routes<AppState> {
         )
         .route("/jobs/{id}/export_job_file/", get(jobs::export_job_file))
         .route("/jobs/{id}/export_job/", get(exports::export_job))
-        .route(
-            "/jobs/{id}/preview/",
-            post(|| async { exports::preview_refused().await }),
-        )
+        .route("/jobs/{id}/preview/", post(exports::preview_job))
         .route("/jobs/{id}/container/", get(tasks::container))
         .route("/jobs/{id}/def_xml/", get(tasks::def_xml))
         .route(
@@ -179,10 +176,7 @@ fn api_routes() -> Routes<AppState> {
         .route("/files/{id}/digest/", get(digests::file_digest))
         .route("/files/{id}/file_path/", get(files::path_of_file))
         .route("/files/{id}/molblock/", get(exports::molblock))
-        .route(
-            "/files/{id}/preview/",
-            post(|| async { exports::preview_refused().await }),
-        )
+        .route("/files/{id}/preview/", post(exports::preview_file))
         .route("/files_by_uuid/", get(files::list_by_uuid))
         .route("/files_by_uuid/{uuid}/", get(files::retrieve_by_uuid))
         .route(

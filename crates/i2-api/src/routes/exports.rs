@@ -22,7 +22,7 @@ use i2_core::names::slugify;
 use i2_store::records::{self, RecordRow};
 use i2_store::tables::{FILE, JOB, PROJECT, PROJECT_EXPORT};
 use i2_store::{Arg, Conn};
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::AppState;
 use crate::crud;
@@ -379,15 +379,66 @@ fn uuid_text(c: &i2_store::cells::Cell) -> String {
     }
 }
 
-/// `POST jobs/{id}/preview/` and `POST files/{id}/preview/`: upstream's desktop build opens
-/// a terminal or a viewer (Coot, CCP4MG…) on the machine that runs the server. A server
-/// opens nothing on its own screen: refused, saying what to do instead.
-pub async fn preview_refused() -> ApiError {
+/// Upstream's desktop build opens these on the machine that runs the server.
+const FILE_VIEWERS: &[&str] = &["coot", "ccp4mg", "viewhkl", "terminal", "postscript"];
+
+/// A server opens nothing on its own screen: refused, saying what to do instead.
+fn preview_refused() -> ApiError {
     ApiError::envelope(
         StatusCode::BAD_REQUEST,
         "i2server does not open viewers or terminals on the server machine: download the files \
          and open them in a viewer on your own",
     )
+}
+
+/// The `viewer` of a preview request as upstream's message shows it (`None` when absent).
+fn viewer_of(input: &crate::body::Input) -> String {
+    match input.get("viewer") {
+        None | Some(Value::Null) => "None".into(),
+        Some(Value::String(v)) => v.clone(),
+        Some(other) => other.to_string(),
+    }
+}
+
+/// `POST files/{id}/preview/` `{viewer}`: upstream's desktop build opens the file in Coot,
+/// CCP4MG, ViewHKL, a terminal or a PostScript viewer on the server's machine. Unknown
+/// viewers get upstream's 400; known ones are refused (see [`preview_refused`]).
+pub async fn preview_file(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    input: crate::body::Input,
+) -> ApiResult<Json<Value>> {
+    crud::fetch(&s, &FILE, &id).await.map_err(|e| {
+        e.when_missing(StatusCode::NOT_FOUND, "File matching query does not exist.")
+    })?;
+    let viewer = viewer_of(&input);
+    if !FILE_VIEWERS.contains(&viewer.as_str()) {
+        return Err(ApiError::envelope(
+            StatusCode::BAD_REQUEST,
+            format!("Viewer {viewer} is not supported."),
+        ));
+    }
+    Err(preview_refused())
+}
+
+/// `POST jobs/{id}/preview/` `{viewer}`: upstream's desktop build opens a terminal in the job
+/// directory (`terminal`, its only viewer here). Refused likewise.
+pub async fn preview_job(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    input: crate::body::Input,
+) -> ApiResult<Json<Value>> {
+    crud::fetch(&s, &JOB, &id)
+        .await
+        .map_err(|e| e.when_missing(StatusCode::NOT_FOUND, "Job matching query does not exist."))?;
+    let viewer = viewer_of(&input);
+    if viewer != "terminal" {
+        return Err(ApiError::envelope(
+            StatusCode::BAD_REQUEST,
+            format!("Viewer {viewer} is not supported."),
+        ));
+    }
+    Err(preview_refused())
 }
 
 /// The ligand code and MolBlock of a dictionary, by upstream's converter in the
