@@ -382,6 +382,20 @@ async fn killed_worker_loses_its_job_to_another() {
     app.finish().await;
 }
 
+/// Whether the lifeline of process group `pgid` runs (its command line names the group).
+fn lifeline_running(pgid: i32) -> bool {
+    let pgid = pgid.to_string();
+    let Ok(procs) = std::fs::read_dir("/proc") else {
+        return false;
+    };
+    procs.flatten().any(|p| {
+        std::fs::read(p.path().join("cmdline")).is_ok_and(|c| {
+            let args: Vec<&[u8]> = c.split(|b| *b == 0).collect();
+            args.contains(&b"i2server-lifeline".as_slice()) && args.contains(&pgid.as_bytes())
+        })
+    })
+}
+
 /// A worker killed with SIGKILL while no other worker is there to recover its job: the
 /// programs its runner started (here two `sleep`s) must not run on unsupervised. The
 /// runner dies with its worker (death signal) and the job's lifeline ends the rest of the
@@ -401,6 +415,11 @@ async fn killed_worker_takes_its_jobs_processes_with_it() {
     let pgid = wait_runner_started(&app, jid, "the worker to start the job").await;
     wait_for(30, "the runner and its two children", || async move {
         i2_jobs::process::sample_group(pgid).processes >= 3
+    })
+    .await;
+    // The lifeline starts shortly after the runner (on a loaded machine, later still).
+    wait_for(30, "the job's lifeline", || async move {
+        lifeline_running(pgid)
     })
     .await;
     a.0.kill().expect("kill -9 the worker");
