@@ -67,7 +67,12 @@ fn api_routes() -> Routes<AppState> {
         )
         .route("/projects/{id}/exports/", get(projects::exports))
         .route("/projects/{id}/export/", post(exports::export))
-        .route("/projects/import_project/", post(exports::import_project))
+        // Project archives are routinely larger than the body limit meant for forms and
+        // single files; they stream to disk (as upstream's file uploads do, unlimited).
+        .route(
+            "/projects/import_project/",
+            post(exports::import_project).layer(DefaultBodyLimit::disable()),
+        )
         .route("/projects/{id}/create_task/", post(tasks::create_task))
         .route("/projecttags/", get(tags::list).post(tags::create))
         .route(
