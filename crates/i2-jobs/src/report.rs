@@ -142,7 +142,7 @@ impl Drop for Cleanup {
 }
 
 /// The last non-empty line of a log (upstream's command ends with `CommandError: …`).
-fn last_line(log: &Path) -> Option<String> {
+pub fn last_line(log: &Path) -> Option<String> {
     let text = std::fs::read_to_string(log).ok()?;
     text.lines()
         .rev()

@@ -11,7 +11,7 @@
 //! - `POST projects/import_project/` (multipart `files`, `.zip` only): each archive is kept
 //!   under `$CCP4I2_HOME/files/uploaded_files/` and imported in the background.
 
-use std::path::{Path as FsPath, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use axum::Json;
@@ -27,21 +27,16 @@ use serde_json::{Value, json};
 use crate::AppState;
 use crate::crud;
 use crate::error::{ApiError, ApiResult};
+use crate::routes::projects::project_dir;
+use crate::routes::tasks::{project_of, text, uuid_of};
 
 /// The longest an export or import may run before it is stopped.
 const COMMAND_LIMIT: Duration = Duration::from_secs(6 * 3600);
 
-fn text(row: &RecordRow, col: &str) -> String {
-    row.get(&PROJECT, col)
-        .as_str()
-        .unwrap_or_default()
-        .to_string()
-}
-
 /// The archive's name for an export of `project` made at `time`, as upstream derives it
 /// (both when it writes the archive and when it serves it).
 fn archive_name(project: &RecordRow, time: chrono::DateTime<chrono::Utc>) -> String {
-    let name = text(project, "name");
+    let name = text(project, &PROJECT, "name");
     let slug = if name.is_empty() {
         format!("project_{}", project.pk().as_i64().unwrap_or_default())
     } else {
@@ -60,17 +55,14 @@ fn runner_needed() -> ApiError {
     )
 }
 
-async fn set_status(s: &AppState, export_id: i64, from: &[&str], to: &str) {
-    let mut c = s.conn();
-    let r = c
+/// Record that an export which had not ended has failed.
+async fn mark_failed(s: &AppState, export_id: i64) {
+    let r = s
+        .conn()
         .execute(
-            "UPDATE ccp4i2_projectexport SET status = $1 WHERE id = $2 AND status IN ($3, $4)",
-            vec![
-                Arg::Text(to.into()),
-                Arg::Int(export_id),
-                Arg::Text(from.first().copied().unwrap_or("").into()),
-                Arg::Text(from.get(1).copied().unwrap_or("").into()),
-            ],
+            "UPDATE ccp4i2_projectexport SET status = 'failed' \
+             WHERE id = $1 AND status IN ('pending', 'running')",
+            vec![Arg::Int(export_id)],
         )
         .await;
     if let Err(e) = r {
@@ -80,7 +72,7 @@ async fn set_status(s: &AppState, export_id: i64, from: &[&str], to: &str) {
 
 /// The export could not be started: its record says so, and so does the answer.
 async fn export_failed(s: &AppState, export_id: i64, why: String) -> ApiError {
-    set_status(s, export_id, &["pending", "running"], "failed").await;
+    mark_failed(s, export_id).await;
     ApiError::envelope(StatusCode::INTERNAL_SERVER_ERROR, why)
 }
 
@@ -103,7 +95,7 @@ pub async fn export(State(s): State<AppState>, Path(id): Path<String>) -> ApiRes
     )
     .await?;
     let export_id = record.pk().as_i64().unwrap_or_default();
-    let dir = PathBuf::from(text(&project, "directory")).join("CCP4_EXPORT_FILES");
+    let dir = project_dir(&project).join("CCP4_EXPORT_FILES");
     let base = archive_name(&project, time);
     let started = {
         let dir = dir.clone();
@@ -153,7 +145,7 @@ pub async fn export(State(s): State<AppState>, Path(id): Path<String>) -> ApiRes
     tokio::spawn(async move {
         if !i2_jobs::report::supervise_command(child, COMMAND_LIMIT).await {
             // The command marks its own failures; one that died without a word is marked here.
-            set_status(&state, export_id, &["pending", "running"], "failed").await;
+            mark_failed(&state, export_id).await;
         }
     });
     Ok(Json(json!({
@@ -183,9 +175,7 @@ pub async fn download(State(s): State<AppState>, Path(id): Path<String>) -> ApiR
         _ => return Err(ApiError::internal("a project export without a time")),
     };
     let name = archive_name(&project, time);
-    let path = FsPath::new(&text(&project, "directory"))
-        .join("CCP4_EXPORT_FILES")
-        .join(&name);
+    let path = project_dir(&project).join("CCP4_EXPORT_FILES").join(&name);
     let missing = || {
         (
             StatusCode::NOT_FOUND,
@@ -272,17 +262,9 @@ pub async fn export_job(State(s): State<AppState>, Path(id): Path<String>) -> Ap
     let job = crud::fetch(&s, &JOB, &id)
         .await
         .map_err(|e| e.when_missing(StatusCode::NOT_FOUND, "Job matching query does not exist."))?;
-    let project = crud::fetch(
-        &s,
-        &PROJECT,
-        &job.get(&JOB, "project")
-            .as_i64()
-            .unwrap_or_default()
-            .to_string(),
-    )
-    .await?;
+    let project = project_of(&s, &job).await?;
     let builder = s.reports.clone().ok_or_else(runner_needed)?;
-    let job_text = |c: &str| job.get(&JOB, c).as_str().unwrap_or_default().to_string();
+    let job_text = |c: &str| text(&job, &JOB, c);
     let number = job_text("number");
     let tag = uuid::Uuid::new_v4().simple().to_string();
     let zip = std::env::temp_dir().join(format!("i2server-export-job-{tag}.zip"));
@@ -296,7 +278,7 @@ pub async fn export_job(State(s): State<AppState>, Path(id): Path<String>) -> Ap
         "-o".into(),
         zip.to_string_lossy().into_owned(),
     ];
-    let dir = PathBuf::from(text(&project, "directory"));
+    let dir = project_dir(&project);
     let failed = |why: String| {
         ApiError::envelope(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -307,15 +289,8 @@ pub async fn export_job(State(s): State<AppState>, Path(id): Path<String>) -> Ap
         .start_command(&args, &dir, &log, &format!("export-job-{id}"))
         .map_err(|e| failed(e.to_string()))?;
     let ok = i2_jobs::report::supervise_command(child, Duration::from_secs(1800)).await;
-    let why = std::fs::read_to_string(&log)
-        .ok()
-        .and_then(|t| {
-            t.lines()
-                .rev()
-                .find(|l| !l.trim().is_empty())
-                .map(str::to_string)
-        })
-        .unwrap_or_else(|| "the export command failed".into());
+    let why =
+        i2_jobs::report::last_line(&log).unwrap_or_else(|| "the export command failed".into());
     let _ = std::fs::remove_file(&log);
     let file = match tokio::fs::File::open(&zip).await {
         Ok(f) if ok => f,
@@ -341,18 +316,18 @@ pub async fn export_job(State(s): State<AppState>, Path(id): Path<String>) -> Ap
     .unwrap_or_default();
     let name = format!(
         "{}_job_{number}_{}.zip",
-        keep(&text(&project, "name")),
+        keep(&text(&project, &PROJECT, "name")),
         keep(&title)
     );
     let job_title = [job_text("title"), job_text("task_name")]
         .into_iter()
         .find(|t| !t.is_empty());
     let info = json!({
-        "project_name": text(&project, "name"),
-        "project_uuid": uuid_text(project.get(&PROJECT, "uuid")),
+        "project_name": text(&project, &PROJECT, "name"),
+        "project_uuid": uuid_of(&project, &PROJECT),
         "job_number": number,
         "job_title": job_title,
-        "job_uuid": uuid_text(job.get(&JOB, "uuid")),
+        "job_uuid": uuid_of(&job, &JOB),
         "export_type": "job_selection",
     });
     let mut resp = Response::new(axum::body::Body::from_stream(
@@ -370,13 +345,6 @@ pub async fn export_job(State(s): State<AppState>, Path(id): Path<String>) -> Ap
         h.insert("x-export-info", v);
     }
     Ok(resp)
-}
-
-fn uuid_text(c: &i2_store::cells::Cell) -> String {
-    match c {
-        i2_store::cells::Cell::Uuid(u) => u.hyphenated().to_string(),
-        other => other.as_str().unwrap_or_default().to_string(),
-    }
 }
 
 /// Upstream's desktop build opens these on the machine that runs the server.

@@ -28,25 +28,17 @@ pub async fn diagnostic_xml(
     let job = jobs::fetch_job(&s, &id)
         .await
         .map_err(|e| jobs::envelope_404(e, "Job not found: Job matching query does not exist."))?;
-    let project = crate::crud::fetch(
-        &s,
-        &i2_store::tables::PROJECT,
-        &job.get(&JOB, "project").as_i64().unwrap_or(0).to_string(),
-    )
-    .await?;
+    let project = tasks::project_of(&s, &job).await?;
     let path = tasks::job_dir(&project, &job)?.join(i2_jobs::diagnostic::DIAGNOSTIC_FILE);
     match tokio::fs::read_to_string(&path).await {
         Ok(xml) => Ok(Json(json!({"success": true, "data": {"xml": xml}}))),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let uuid = match job.get(&JOB, "uuid") {
-                i2_store::cells::Cell::Uuid(u) => u.hyphenated().to_string(),
-                other => other.as_str().unwrap_or_default().to_string(),
-            };
-            Err(ApiError::envelope(
-                axum::http::StatusCode::NOT_FOUND,
-                format!("Diagnostic file not found for job {uuid}"),
-            ))
-        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(ApiError::envelope(
+            axum::http::StatusCode::NOT_FOUND,
+            format!(
+                "Diagnostic file not found for job {}",
+                tasks::uuid_of(&job, &JOB)
+            ),
+        )),
         Err(e) => Err(ApiError::envelope(
             axum::http::StatusCode::INTERNAL_SERVER_ERROR,
             format!("Failed to read diagnostic XML: {e}"),
@@ -72,12 +64,7 @@ pub async fn report_xml(State(s): State<AppState>, Path(id): Path<String>) -> Ap
         .copied()
         .and_then(JobStatus::from_i32)
         .or(stored);
-    let project = crate::crud::fetch(
-        &s,
-        &i2_store::tables::PROJECT,
-        &job.get(&JOB, "project").as_i64().unwrap_or(0).to_string(),
-    )
-    .await?;
+    let project = tasks::project_of(&s, &job).await?;
     let cached = tasks::job_dir(&project, &job)
         .ok()
         .map(|d| d.join(REPORT_FILE));

@@ -27,7 +27,7 @@ use i2_core::JobStatus;
 use i2_jobs::dispatch::{Handoff, IdleSlot};
 use i2_jobs::process;
 use i2_store::queue;
-use i2_store::tables::{JOB, PROJECT};
+use i2_store::tables::JOB;
 use serde_json::{Value, json};
 
 use crate::AppState;
@@ -225,12 +225,7 @@ pub async fn regenerate_report(
                     "Failed to generate report: this server has no job runner to build reports with",
                 ));
             };
-            let project = crate::crud::fetch(
-                &s,
-                &PROJECT,
-                &job.get(&JOB, "project").as_i64().unwrap_or(0).to_string(),
-            )
-            .await?;
+            let project = tasks::project_of(&s, &job).await?;
             let dir = tasks::job_dir(&project, &job)?;
             let uuid = match job.get(&JOB, "uuid") {
                 i2_store::cells::Cell::Uuid(u) => u.simple().to_string(),

@@ -67,11 +67,12 @@ pub fn job_dir(project: &RecordRow, job: &RecordRow) -> ApiResult<PathBuf> {
     Ok(projects::project_dir(project).join(n.rel_dir()))
 }
 
-fn text(row: &RecordRow, t: &i2_store::tables::Table, f: &str) -> String {
+pub(crate) fn text(row: &RecordRow, t: &i2_store::tables::Table, f: &str) -> String {
     row.get(t, f).as_str().unwrap_or_default().to_string()
 }
 
-fn uuid_of(row: &RecordRow, t: &i2_store::tables::Table) -> String {
+/// A row's uuid in upstream's hyphenated form.
+pub(crate) fn uuid_of(row: &RecordRow, t: &i2_store::tables::Table) -> String {
     match row.get(t, "uuid") {
         i2_store::cells::Cell::Uuid(u) => u.hyphenated().to_string(),
         _ => String::new(),
@@ -108,7 +109,8 @@ pub fn write_atomic(path: &FsPath, content: &str) -> ApiResult<()> {
         .map_err(|e| ApiError::internal(format!("writing {}: {e}", path.display())))
 }
 
-async fn project_of(s: &AppState, job: &RecordRow) -> ApiResult<RecordRow> {
+/// The project a job belongs to.
+pub(crate) async fn project_of(s: &AppState, job: &RecordRow) -> ApiResult<RecordRow> {
     let pid = job.get(&JOB, "project").as_i64().unwrap_or_default();
     crate::crud::fetch(s, &PROJECT, &pid.to_string()).await
 }
